@@ -1,0 +1,229 @@
+// run_config.cpp -- the option table of `plinth train`, Boost.Program_options parsing, typed
+// conversion with errors that name the key, and the resolved INI text.
+#include "launch/run_config.h"
+
+#include <boost/program_options.hpp>
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace plinth::launch {
+namespace po = boost::program_options;
+namespace {
+
+struct OptionDef {
+  const char* key;
+  const char* default_value;
+  const char* help;
+};
+
+// The whole configuration surface of `plinth train`, in INI order.
+const OptionDef kOptions[] = {
+    {"model.arch", "gpt2", "gpt2 (LayerNorm, GELU, learned positions) or llama (RMSNorm, SwiGLU, RoPE)"},
+    {"model.vocab_size", "0", "vocabulary size; 0 = take it from the corpus"},
+    {"model.vocab_pad_multiple", "64", "pad embedding/head rows to a multiple of this"},
+    {"model.n_layer", "4", "transformer blocks"},
+    {"model.n_embd", "128", "model width"},
+    {"model.n_head", "4", "attention heads"},
+    {"model.n_head_kv", "0", "key/value heads for grouped-query attention (llama); 0 = n_head"},
+    {"model.seq_len", "128", "context length T"},
+    {"model.ffn_hidden", "0", "MLP hidden width; 0 = 4*n_embd (gpt2) or 8/3*n_embd rounded to 64 (llama)"},
+    {"model.norm_eps", "1e-5", "LayerNorm/RMSNorm epsilon"},
+    {"model.rope_theta", "10000", "RoPE base (llama)"},
+    {"model.tie_embeddings", "auto", "auto | yes | no (auto: gpt2 ties, llama does not)"},
+    {"model.init_std", "0.02", "std of the normal init (residual projections scaled by 1/sqrt(2*n_layer))"},
+    {"data.corpus", "", "HDF5 token corpus written by `plinth prepare`"},
+    {"train.micro_batch", "16", "sequences per forward/backward"},
+    {"train.grad_accum", "1", "micro-batches per optimizer step"},
+    {"train.steps", "200", "optimizer steps"},
+    {"train.seed", "1337", "seed of init and data order"},
+    {"train.threads", "0", "compute threads; 0 = all cores"},
+    {"train.grad_clip", "1.0", "max global gradient norm; 0 = off"},
+    {"optim.lr", "1e-3", "peak learning rate"},
+    {"optim.min_lr", "1e-4", "final learning rate"},
+    {"optim.warmup_steps", "20", "linear warmup steps"},
+    {"optim.schedule", "cosine", "cosine | constant_cooldown | constant"},
+    {"optim.cooldown_steps", "0", "constant_cooldown: steps of linear decay at the end"},
+    {"optim.weight_decay", "0.1", "decoupled weight decay (matrices only)"},
+    {"optim.beta1", "0.9", "AdamW beta1"},
+    {"optim.beta2", "0.95", "AdamW beta2"},
+    {"optim.eps", "1e-8", "AdamW epsilon"},
+    {"eval.interval", "50", "steps between validation runs; 0 = only at the end"},
+    {"eval.batches", "4", "micro-batches of held-out windows per validation"},
+    {"log.interval", "10", "steps between progress lines"},
+    {"log.out_dir", "runs/default", "run directory (metrics, checkpoints)"},
+    {"log.metrics_file", "", "JSONL metrics; default <out_dir>/metrics.jsonl"},
+    {"log.peak_gflops", "0", "MFU reference in GFLOP/s; 0 = measure SGEMM at startup"},
+    {"checkpoint.dir", "", "checkpoint root; default <out_dir>/checkpoints"},
+    {"checkpoint.interval", "0", "steps between saves; 0 = only at the end"},
+    {"checkpoint.keep", "3", "checkpoints kept"},
+    {"checkpoint.resume", "none", "none | auto (newest valid checkpoint, if any) | <checkpoint dir>"},
+    {"sample.tokens", "200", "tokens of text sampled at the end; 0 = none"},
+    {"sample.prompt", "The ", "prompt of the final sample"},
+    {"sample.temperature", "0.8", "sampling temperature"},
+    {"sample.top_k", "40", "top-k sampling; 0 = whole vocabulary"},
+};
+
+po::options_description make_description() {
+  po::options_description d("plinth train options (INI sections [model] [data] [train] [optim] [eval] [log] [checkpoint] [sample])");
+  for (const auto& o : kOptions) d.add_options()(o.key, po::value<std::string>()->default_value(o.default_value), o.help);
+  return d;
+}
+
+template <typename T>
+T to_number(const std::map<std::string, std::string>& kv, const std::string& key) {
+  const std::string& s = kv.at(key);
+  T v{};
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  PLINTH_CHECK(ec == std::errc() && ptr == s.data() + s.size() && !s.empty(), Config, key, ": '", s,
+               "' is not a valid ", std::is_floating_point_v<T> ? "number" : "integer");
+  return v;
+}
+
+RunConfig from_map(const std::map<std::string, std::string>& kv) {
+  RunConfig r;
+  auto str = [&](const char* k) { return kv.at(k); };
+  auto i64 = [&](const char* k) { return to_number<int64_t>(kv, k); };
+  auto f32 = [&](const char* k) { return to_number<float>(kv, k); };
+  auto f64 = [&](const char* k) { return to_number<double>(kv, k); };
+  model::ModelConfig& m = r.model;
+  m.arch = model::arch_parse(str("model.arch"));
+  m.vocab_size = i64("model.vocab_size");
+  m.vocab_pad_multiple = i64("model.vocab_pad_multiple");
+  m.n_layer = i64("model.n_layer");
+  m.n_embd = i64("model.n_embd");
+  m.n_head = i64("model.n_head");
+  m.n_head_kv = i64("model.n_head_kv");
+  m.seq_len = i64("model.seq_len");
+  m.ffn_hidden = i64("model.ffn_hidden");
+  m.norm_eps = f32("model.norm_eps");
+  m.rope_theta = f64("model.rope_theta");
+  m.init_std = f32("model.init_std");
+  r.tie_embeddings = str("model.tie_embeddings");
+  if (r.tie_embeddings == "auto")
+    m.tie_embeddings = m.arch == model::Arch::Gpt2 ? model::TieEmbeddings::Yes : model::TieEmbeddings::No;
+  else if (r.tie_embeddings == "yes")
+    m.tie_embeddings = model::TieEmbeddings::Yes;
+  else if (r.tie_embeddings == "no")
+    m.tie_embeddings = model::TieEmbeddings::No;
+  else
+    PLINTH_THROW(Config, "model.tie_embeddings: '", r.tie_embeddings, "' is not auto, yes or no");
+
+  train::TrainConfig& t = r.train;
+  t.corpus = str("data.corpus");
+  t.micro_batch = i64("train.micro_batch");
+  t.grad_accum = i64("train.grad_accum");
+  t.steps = i64("train.steps");
+  const int64_t seed = i64("train.seed");
+  PLINTH_CHECK(seed >= 0, Config, "train.seed must be >= 0, got ", seed);
+  t.seed = static_cast<uint64_t>(seed);
+  t.threads = static_cast<int>(i64("train.threads"));
+  t.grad_clip = f32("train.grad_clip");
+  t.schedule.lr = f32("optim.lr");
+  t.schedule.min_lr = f32("optim.min_lr");
+  t.schedule.warmup_steps = i64("optim.warmup_steps");
+  t.schedule.kind = optim::lr_schedule_parse(str("optim.schedule"));
+  t.schedule.cooldown_steps = i64("optim.cooldown_steps");
+  t.adamw.weight_decay = f32("optim.weight_decay");
+  t.adamw.beta1 = f32("optim.beta1");
+  t.adamw.beta2 = f32("optim.beta2");
+  t.adamw.eps = f32("optim.eps");
+  t.eval_interval = i64("eval.interval");
+  t.eval_batches = i64("eval.batches");
+  t.log_interval = i64("log.interval");
+  t.out_dir = str("log.out_dir");
+  t.metrics_file = str("log.metrics_file");
+  t.peak_gflops = f64("log.peak_gflops");
+  t.ckpt_dir = str("checkpoint.dir");
+  t.ckpt_interval = i64("checkpoint.interval");
+  t.ckpt_keep = static_cast<int>(i64("checkpoint.keep"));
+  const std::string resume = str("checkpoint.resume");
+  if (resume == "none" || resume.empty()) t.resume = train::ResumeKind::None;
+  else if (resume == "auto") t.resume = train::ResumeKind::Auto;
+  else { t.resume = train::ResumeKind::Path; t.resume_path = resume; }
+  t.sample_tokens = i64("sample.tokens");
+  t.sample_prompt = str("sample.prompt");
+  t.sample_temperature = f32("sample.temperature");
+  t.sample_top_k = i64("sample.top_k");
+
+  r.values = kv;
+  return r;
+}
+
+std::map<std::string, std::string> to_map(const po::variables_map& vm) {
+  std::map<std::string, std::string> kv;
+  for (const auto& o : kOptions) kv[o.key] = vm[o.key].as<std::string>();
+  return kv;
+}
+
+}  // namespace
+
+std::string run_config_ini(const RunConfig& rc) {
+  std::ostringstream ini;
+  std::string section;
+  for (const auto& o : kOptions) {
+    const std::string key = o.key;
+    const auto dot = key.find('.');
+    const std::string sec = key.substr(0, dot);
+    if (sec != section) {
+      ini << (section.empty() ? "" : "\n") << "[" << sec << "]\n";
+      section = sec;
+    }
+    auto it = rc.values.find(key);
+    ini << key.substr(dot + 1) << " = " << (it == rc.values.end() ? o.default_value : it->second) << "\n";
+  }
+  return ini.str();
+}
+
+std::string run_config_help() {
+  std::ostringstream os;
+  os << "usage: plinth train --config FILE.ini [--section.key=value ...]\n\n" << make_description();
+  return os.str();
+}
+
+RunConfig run_config_parse(const std::vector<std::string>& args) {
+  po::options_description desc = make_description();
+  po::options_description cli("command line");
+  cli.add_options()("config,c", po::value<std::string>(), "INI configuration file")("help,h", "show the options");
+  cli.add(desc);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(cli).run(), vm);  // command line wins: stored first
+  } catch (const po::error& e) {
+    PLINTH_THROW(Config, "command line: ", e.what());
+  }
+  RunConfig help_only;
+  if (vm.count("help")) {
+    help_only.help = true;
+    return help_only;
+  }
+  if (vm.count("config")) {
+    const std::string path = vm["config"].as<std::string>();
+    std::ifstream in(path);
+    PLINTH_CHECK(in.good(), Config, "config file ", path, " cannot be opened");
+    try {
+      po::store(po::parse_config_file(in, desc, /*allow_unregistered=*/false), vm);
+    } catch (const po::error& e) {
+      PLINTH_THROW(Config, "config file ", path, ": ", e.what());
+    }
+  }
+  po::notify(vm);
+  return from_map(to_map(vm));
+}
+
+RunConfig run_config_from_ini(const std::string& ini_text, const std::string& origin) {
+  po::options_description desc = make_description();
+  po::variables_map vm;
+  std::istringstream in(ini_text);
+  try {
+    po::store(po::parse_config_file(in, desc, false), vm);
+  } catch (const po::error& e) {
+    PLINTH_THROW(Input, origin, ": stored configuration: ", e.what());
+  }
+  po::notify(vm);
+  return from_map(to_map(vm));
+}
+
+}  // namespace plinth::launch

@@ -1,0 +1,38 @@
+// model.h -- a decoder-only language model: embeddings, transformer blocks, final norm, head
+// and softmax cross-entropy, forward and backward over one flat parameter buffer.
+// The model owns no parameters: callers pass the flat params/grads buffers laid out by
+// layout(). No autograd: backward calls each block's backward in reverse order.
+#pragma once
+#include <cstdint>
+
+#include "core/tensor_spec.h"
+#include "model/activations.h"
+#include "model/model_config.h"
+#include "model/param_layout.h"
+
+namespace plinth::model {
+
+class Model {
+ public:
+  explicit Model(const ModelConfig& config, TpShard tp = {});
+  const ModelConfig& config() const { return config_; }
+  const ParamLayout& layout() const { return layout_; }
+  const ModelOffsets& offsets() const { return offsets_; }
+
+ private:
+  ModelConfig config_;
+  ParamLayout layout_;
+  ModelOffsets offsets_;
+};
+
+// tokens, targets (B, T) int32. Fills a.logits (N, Vp) and a.losses (N); returns the mean loss
+// over the targets that are >= 0 (targets == nullptr: logits only, returns 0).
+float model_forward(const Model& m, const float* params, Activations& a, const int32_t* tokens,
+                    const int32_t* targets, int64_t B, int64_t T);
+
+// Backward of the last model_forward. Each valid target's loss is weighted by dloss (e.g.
+// 1 / tokens-per-optimizer-step); gradients ACCUMULATE into grads.
+void model_backward(const Model& m, const float* params, float* grads, Activations& a,
+                    const int32_t* tokens, const int32_t* targets, int64_t B, int64_t T, float dloss);
+
+}  // namespace plinth::model

@@ -1,0 +1,99 @@
+// model_config.cpp -- validation, derived sizes, parameter and FLOP counts of a ModelConfig.
+#include "model/model_config.h"
+
+#include "core/error.h"
+
+namespace plinth::model {
+
+int64_t ModelConfig::padded_vocab() const {
+  int64_t m = vocab_pad_multiple > 0 ? vocab_pad_multiple : 1;
+  return (vocab_size + m - 1) / m * m;
+}
+
+int64_t ModelConfig::ffn() const {
+  if (ffn_hidden > 0) return ffn_hidden;
+  if (arch == Arch::Gpt2) return 4 * n_embd;
+  int64_t h = 2 * (4 * n_embd) / 3;
+  return (h + 63) / 64 * 64;
+}
+
+const char* arch_name(Arch a) { return a == Arch::Gpt2 ? "gpt2" : "llama"; }
+
+Arch arch_parse(const std::string& s) {
+  if (s == "gpt2") return Arch::Gpt2;
+  if (s == "llama") return Arch::Llama;
+  PLINTH_THROW(Config, "model.arch: unknown architecture '", s, "' (expected gpt2 or llama)");
+}
+
+void model_config_validate(const ModelConfig& c) {
+  auto positive = [](const char* key, int64_t v) {
+    PLINTH_CHECK(v > 0, Config, key, " must be positive, got ", v);
+  };
+  positive("model.vocab_size", c.vocab_size);
+  positive("model.n_layer", c.n_layer);
+  positive("model.n_embd", c.n_embd);
+  positive("model.n_head", c.n_head);
+  positive("model.seq_len", c.seq_len);
+  PLINTH_CHECK(c.n_head_kv >= 0, Config, "model.n_head_kv must be >= 0 (0 = n_head), got ", c.n_head_kv);
+  PLINTH_CHECK(c.ffn_hidden >= 0, Config, "model.ffn_hidden must be >= 0 (0 = default), got ", c.ffn_hidden);
+  PLINTH_CHECK(c.n_embd % c.n_head == 0, Config, "model.n_embd (", c.n_embd,
+               ") is not divisible by model.n_head (", c.n_head, ")");
+  PLINTH_CHECK(c.n_head % c.kv_heads() == 0, Config, "model.n_head (", c.n_head,
+               ") is not divisible by model.n_head_kv (", c.kv_heads(), ")");
+  if (c.arch == Arch::Gpt2)
+    PLINTH_CHECK(c.kv_heads() == c.n_head, Config,
+                 "model.n_head_kv: grouped-query attention needs model.arch = llama");
+  if (c.arch == Arch::Llama)
+    PLINTH_CHECK(c.head_size() % 2 == 0, Config, "model.n_embd / model.n_head (", c.head_size(),
+                 ") must be even for rotary embeddings");
+  PLINTH_CHECK(c.norm_eps > 0, Config, "model.norm_eps must be positive");
+  PLINTH_CHECK(c.rope_theta > 0, Config, "model.rope_theta must be positive");
+  PLINTH_CHECK(c.init_std > 0, Config, "model.init_std must be positive");
+  PLINTH_CHECK(c.vocab_pad_multiple > 0, Config, "model.vocab_pad_multiple must be positive");
+  PLINTH_CHECK(c.vocab_size <= (int64_t{1} << 31) - 1, Config, "model.vocab_size too large");
+}
+
+std::string model_signature(const ModelConfig& c) {
+  return str_cat("arch=", arch_name(c.arch), " vocab_size=", c.vocab_size, " padded_vocab=", c.padded_vocab(),
+                 " n_layer=", c.n_layer, " n_embd=", c.n_embd, " n_head=", c.n_head,
+                 " n_head_kv=", c.kv_heads(), " seq_len=", c.seq_len, " ffn=", c.ffn(),
+                 " tie=", c.tie_embeddings == TieEmbeddings::Yes ? "yes" : "no");
+}
+
+ParamCounts model_param_counts(const ModelConfig& c) {
+  const int64_t C = c.n_embd, F = c.ffn(), L = c.n_layer, V = c.vocab_size;
+  const int64_t HS = c.head_size(), KV = c.kv_heads() * HS;
+  ParamCounts p;
+  int64_t per_layer = 0;
+  if (c.arch == Arch::Gpt2) {
+    per_layer = 2 * C                          // ln_1
+                + (C * C + C) + 2 * (C * KV + KV)  // q, k, v
+                + (C * C + C)                  // attn proj
+                + 2 * C                        // ln_2
+                + (C * F + F) + (F * C + C);   // mlp fc, proj
+    p.embedding = V * C + c.seq_len * C;
+    p.total = p.embedding + L * per_layer + 2 * C;
+  } else {
+    per_layer = C + C * C + 2 * C * KV + C * C + C + 3 * C * F;
+    p.embedding = V * C;
+    p.total = p.embedding + L * per_layer + C;
+  }
+  if (c.tie_embeddings == TieEmbeddings::No) {
+    p.embedding += V * C;
+    p.total += V * C;
+  }
+  return p;
+}
+
+double model_flops_per_token(const ModelConfig& c, int64_t seq_len) {
+  const double C = c.n_embd, F = c.ffn(), L = c.n_layer, V = c.vocab_size;
+  const double KV = c.kv_heads() * c.head_size();
+  const double mlp_mats = c.arch == Arch::Gpt2 ? 2 * C * F : 3 * C * F;
+  const double matmul_params = L * (2 * C * C + 2 * C * KV + mlp_mats) + V * C;  // + output layer
+  // causal attention: scores and weighted values, each 2*C flops per (query, key) pair,
+  // with (T+1)/2 keys per query on average.
+  const double attn = L * 2.0 * 2.0 * C * (seq_len + 1) / 2.0;
+  return 3.0 * (2.0 * matmul_params + attn);
+}
+
+}  // namespace plinth::model

@@ -1,0 +1,57 @@
+// model_config.h -- the shape of a decoder-only model (GPT-2 or LLaMA block) and its checks.
+// model_config_validate() runs before any allocation and names the offending keys.
+// Parsing from INI/command line lives in launch/; this file only knows the values.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace plinth::model {
+
+enum class Arch { Gpt2, Llama };
+enum class TieEmbeddings { Yes, No };
+
+struct ModelConfig {
+  Arch arch = Arch::Gpt2;
+  int64_t vocab_size = 256;        // real vocabulary (tokens the corpus can produce)
+  int64_t vocab_pad_multiple = 64; // the embedding / head rows are padded to a multiple of this
+  int64_t n_layer = 4;
+  int64_t n_embd = 128;
+  int64_t n_head = 4;
+  int64_t n_head_kv = 0;           // 0 = n_head (no grouped-query attention)
+  int64_t seq_len = 128;           // maximum context (learned positions for GPT-2)
+  int64_t ffn_hidden = 0;          // 0 = 4*n_embd (GPT-2) or SwiGLU's 2/3*4*n_embd rounded to 64 (LLaMA)
+  float norm_eps = 1e-5f;
+  double rope_theta = 10000.0;
+  TieEmbeddings tie_embeddings = TieEmbeddings::Yes;
+  float init_std = 0.02f;
+
+  int64_t head_size() const { return n_embd / n_head; }
+  int64_t kv_heads() const { return n_head_kv > 0 ? n_head_kv : n_head; }
+  int64_t padded_vocab() const;
+  int64_t ffn() const;
+};
+
+const char* arch_name(Arch a);
+Arch arch_parse(const std::string& s);             // "gpt2" | "llama", throws Config error
+
+// Throws plinth::Error(Config) naming the key, e.g. "model.n_embd (130) is not divisible by
+// model.n_head (4)". Call before allocating anything.
+void model_config_validate(const ModelConfig& c);
+
+// A one-line description of every shape-defining value; two checkpoints are compatible when
+// their signatures are equal.
+std::string model_signature(const ModelConfig& c);
+
+// Parameter counts of the logical (unsharded, unpadded-vocab) model.
+struct ParamCounts {
+  int64_t total = 0;
+  int64_t embedding = 0;           // token (+ position) embeddings, and an untied head
+  int64_t non_embedding() const { return total - embedding; }
+};
+ParamCounts model_param_counts(const ModelConfig& c);
+
+// Training FLOPs per token (forward + backward = 3x forward) from the architecture: every
+// matmul, causal attention scores and values (T/2 keys on average), and the output layer.
+double model_flops_per_token(const ModelConfig& c, int64_t seq_len);
+
+}  // namespace plinth::model

@@ -1,0 +1,88 @@
+// optim.cpp -- AdamW over flat-buffer ranges, LR schedules and clipping arithmetic.
+#include "optim/optim.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+#include "kernels/kernels.h"
+
+namespace plinth::optim {
+
+LrSchedule lr_schedule_parse(const std::string& s) {
+  if (s == "cosine") return LrSchedule::Cosine;
+  if (s == "constant_cooldown") return LrSchedule::ConstantCooldown;
+  if (s == "constant") return LrSchedule::Constant;
+  PLINTH_THROW(Config, "optim.schedule: unknown schedule '", s,
+               "' (expected cosine, constant_cooldown or constant)");
+}
+
+const char* lr_schedule_name(LrSchedule s) {
+  switch (s) {
+    case LrSchedule::Cosine: return "cosine";
+    case LrSchedule::ConstantCooldown: return "constant_cooldown";
+    case LrSchedule::Constant: return "constant";
+  }
+  return "?";
+}
+
+float lr_at(const LrScheduleConfig& c, int64_t step) {
+  if (c.warmup_steps > 0 && step < c.warmup_steps)
+    return c.lr * static_cast<float>(step + 1) / static_cast<float>(c.warmup_steps);
+  switch (c.kind) {
+    case LrSchedule::Constant:
+      return c.lr;
+    case LrSchedule::Cosine: {
+      const int64_t span = std::max<int64_t>(1, c.total_steps - c.warmup_steps);
+      const double t = std::min(1.0, static_cast<double>(step - c.warmup_steps) / static_cast<double>(span));
+      return static_cast<float>(c.min_lr + 0.5 * (c.lr - c.min_lr) * (1.0 + std::cos(M_PI * t)));
+    }
+    case LrSchedule::ConstantCooldown: {
+      const int64_t start = c.total_steps - c.cooldown_steps;
+      if (c.cooldown_steps <= 0 || step < start) return c.lr;
+      const double t = static_cast<double>(step - start + 1) / static_cast<double>(c.cooldown_steps);
+      return static_cast<float>(c.lr + (c.min_lr - c.lr) * std::min(1.0, t));
+    }
+  }
+  return c.lr;
+}
+
+AdamW::AdamW(const ParamLayout& layout, const AdamWConfig& config, int64_t begin, int64_t end)
+    : layout_(layout), config_(config), begin_(begin), end_(end < 0 ? layout.size() : end) {
+  PLINTH_ASSERT(begin_ >= 0 && begin_ <= end_ && end_ <= layout.size());
+  m_.resize(static_cast<size_t>(end_ - begin_));
+  v_.resize(static_cast<size_t>(end_ - begin_));
+}
+
+void AdamW::step(float* params, const float* grads, float lr, float grad_scale, int64_t step) {
+  for (const TensorSpec& s : layout_.specs()) {
+    const int64_t lo = std::max(begin_, s.offset), hi = std::min(end_, s.offset + s.numel());
+    if (lo >= hi) continue;
+    kernels::AdamWArgs args{.lr = lr,
+                            .beta1 = config_.beta1,
+                            .beta2 = config_.beta2,
+                            .eps = config_.eps,
+                            .weight_decay = s.decay == Decay::Yes ? config_.weight_decay : 0.0f,
+                            .step = step,
+                            .grad_scale = grad_scale};
+    kernels::adamw_update(params + lo, grads + lo, m_.data() + (lo - begin_), v_.data() + (lo - begin_),
+                          hi - lo, args);
+  }
+}
+
+double grad_sum_squares(const ParamLayout& layout, const float* grads, int64_t begin, int64_t end) {
+  if (end < 0) end = layout.size();
+  double sum = 0.0;
+  for (const TensorSpec& s : layout.specs()) {
+    const int64_t lo = std::max(begin, s.offset), hi = std::min(end, s.offset + s.numel());
+    if (lo < hi) sum += kernels::sum_squares(grads + lo, hi - lo);
+  }
+  return sum;
+}
+
+float clip_scale(double norm, float max_norm) {
+  if (max_norm <= 0.0f || !(norm > max_norm)) return 1.0f;
+  return static_cast<float>(max_norm / (norm + 1e-6));
+}
+
+}  // namespace plinth::optim

@@ -1,0 +1,65 @@
+// optim.h -- AdamW over a range of the flat buffers, learning-rate schedules, gradient clipping.
+// AdamW updates the elements [begin, end) of the flat parameter buffer (the whole buffer, or
+// one rank's ZeRO-1 shard). Weight decay is decoupled and applies to the tensors whose spec says
+// Decay::Yes (matrices), never to norms and biases. The schedule is a pure function of the step.
+// Clipping: the caller sums squares over its part, reduces across ranks, then asks for a scale.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "core/aligned_buffer.h"
+#include "core/tensor_spec.h"
+
+namespace plinth::optim {
+
+enum class LrSchedule { Cosine, ConstantCooldown, Constant };
+
+struct LrScheduleConfig {
+  LrSchedule kind = LrSchedule::Cosine;
+  float lr = 1e-3f;          // peak
+  float min_lr = 0.0f;       // floor of the decay
+  int64_t warmup_steps = 0;  // linear warmup from lr/warmup to lr
+  int64_t total_steps = 1;
+  int64_t cooldown_steps = 0;  // ConstantCooldown: linear decay to min_lr over the last steps
+};
+
+LrSchedule lr_schedule_parse(const std::string& s);   // "cosine" | "constant_cooldown" | "constant"
+const char* lr_schedule_name(LrSchedule s);
+float lr_at(const LrScheduleConfig& c, int64_t step);  // step is 0-based
+
+struct AdamWConfig {
+  float beta1 = 0.9f;
+  float beta2 = 0.95f;
+  float eps = 1e-8f;
+  float weight_decay = 0.1f;
+};
+
+class AdamW {
+ public:
+  // Optimizer state for the flat-buffer elements [begin, end); end < 0 means layout.size().
+  AdamW(const ParamLayout& layout, const AdamWConfig& config, int64_t begin = 0, int64_t end = -1);
+
+  // One update. step is the 1-based number of this update (bias correction). grads are
+  // multiplied by grad_scale first (clipping).
+  void step(float* params, const float* grads, float lr, float grad_scale, int64_t step);
+
+  int64_t begin() const { return begin_; }
+  int64_t end() const { return end_; }
+  AlignedBuffer<float>& exp_avg() { return m_; }        // (end - begin) floats
+  AlignedBuffer<float>& exp_avg_sq() { return v_; }
+  int64_t state_bytes() const { return static_cast<int64_t>((m_.size() + v_.size()) * sizeof(float)); }
+
+ private:
+  const ParamLayout& layout_;
+  AdamWConfig config_;
+  int64_t begin_, end_;
+  AlignedBuffer<float> m_, v_;
+};
+
+// Sum of squares of grads over the tensors of `layout` inside [begin, end) (padding skipped).
+double grad_sum_squares(const ParamLayout& layout, const float* grads, int64_t begin = 0, int64_t end = -1);
+
+// Scale that brings a gradient of global norm `norm` to at most `max_norm` (0 = no clipping).
+float clip_scale(double norm, float max_norm);
+
+}  // namespace plinth::optim

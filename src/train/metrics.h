@@ -1,0 +1,41 @@
+// metrics.h -- per-step metrics: JSONL records on disk and a human progress line with ETA.
+#pragma once
+#include <cstdint>
+#include <fstream>
+#include <optional>
+#include <string>
+
+namespace plinth::train {
+
+struct StepMetrics {
+  int64_t step = 0;               // 1-based optimizer step just completed
+  float loss = 0;
+  std::optional<float> val_loss;
+  float lr = 0;
+  double grad_norm = 0;
+  double tokens_per_s = 0;
+  double flops_per_s = 0;         // model FLOP/s (architecture formula, see model_flops_per_token)
+  double mfu = 0;                 // flops_per_s / peak
+  int64_t rss_bytes = 0;          // resident memory of this process
+  double elapsed_s = 0;
+};
+
+class MetricsWriter {
+ public:
+  // Appends to path (creating parent directories). Empty path: no file.
+  explicit MetricsWriter(const std::string& path);
+  void write(const StepMetrics& m);
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::ofstream out_;
+};
+
+// "step   50/200 | loss 2.3456 | val 2.4012 | lr 6.00e-04 | gnorm 0.83 | 12.3k tok/s | 1.23 GFLOP/s MFU 12.3% | ETA 1m23s"
+std::string progress_line(const StepMetrics& m, int64_t total_steps, double eta_s);
+
+std::string format_duration(double seconds);   // "1h02m", "3m05s", "42.1s"
+int64_t process_rss_bytes();
+
+}  // namespace plinth::train

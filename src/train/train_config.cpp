@@ -1,0 +1,39 @@
+// train_config.cpp -- validation of the training settings.
+#include "train/train_config.h"
+
+#include "core/error.h"
+
+namespace plinth::train {
+
+void train_config_validate(const TrainConfig& t) {
+  PLINTH_CHECK(!t.corpus.empty(), Config, "data.corpus is not set (path of an HDF5 corpus from `plinth prepare`)");
+  PLINTH_CHECK(t.micro_batch > 0, Config, "train.micro_batch must be positive, got ", t.micro_batch);
+  PLINTH_CHECK(t.grad_accum > 0, Config, "train.grad_accum must be positive, got ", t.grad_accum);
+  PLINTH_CHECK(t.steps > 0, Config, "train.steps must be positive, got ", t.steps);
+  PLINTH_CHECK(t.threads >= 0, Config, "train.threads must be >= 0, got ", t.threads);
+  PLINTH_CHECK(t.grad_clip >= 0, Config, "train.grad_clip must be >= 0, got ", t.grad_clip);
+  PLINTH_CHECK(t.schedule.lr > 0, Config, "optim.lr must be positive, got ", t.schedule.lr);
+  PLINTH_CHECK(t.schedule.min_lr >= 0 && t.schedule.min_lr <= t.schedule.lr, Config,
+               "optim.min_lr must be in [0, optim.lr], got ", t.schedule.min_lr);
+  PLINTH_CHECK(t.schedule.warmup_steps >= 0, Config, "optim.warmup_steps must be >= 0, got ",
+               t.schedule.warmup_steps);
+  PLINTH_CHECK(t.schedule.cooldown_steps >= 0, Config, "optim.cooldown_steps must be >= 0, got ",
+               t.schedule.cooldown_steps);
+  PLINTH_CHECK(t.adamw.beta1 >= 0 && t.adamw.beta1 < 1, Config, "optim.beta1 must be in [0, 1), got ", t.adamw.beta1);
+  PLINTH_CHECK(t.adamw.beta2 >= 0 && t.adamw.beta2 < 1, Config, "optim.beta2 must be in [0, 1), got ", t.adamw.beta2);
+  PLINTH_CHECK(t.adamw.eps > 0, Config, "optim.eps must be positive, got ", t.adamw.eps);
+  PLINTH_CHECK(t.adamw.weight_decay >= 0, Config, "optim.weight_decay must be >= 0, got ", t.adamw.weight_decay);
+  PLINTH_CHECK(t.eval_interval >= 0, Config, "eval.interval must be >= 0, got ", t.eval_interval);
+  PLINTH_CHECK(t.eval_batches > 0, Config, "eval.batches must be positive, got ", t.eval_batches);
+  PLINTH_CHECK(t.log_interval > 0, Config, "log.interval must be positive, got ", t.log_interval);
+  PLINTH_CHECK(t.peak_gflops >= 0, Config, "log.peak_gflops must be >= 0, got ", t.peak_gflops);
+  PLINTH_CHECK(t.ckpt_interval >= 0, Config, "checkpoint.interval must be >= 0, got ", t.ckpt_interval);
+  PLINTH_CHECK(t.ckpt_keep >= 1, Config, "checkpoint.keep must be >= 1, got ", t.ckpt_keep);
+  PLINTH_CHECK(t.sample_tokens >= 0, Config, "sample.tokens must be >= 0, got ", t.sample_tokens);
+  PLINTH_CHECK(t.sample_temperature >= 0, Config, "sample.temperature must be >= 0, got ", t.sample_temperature);
+  PLINTH_CHECK(t.sample_top_k >= 0, Config, "sample.top_k must be >= 0, got ", t.sample_top_k);
+  PLINTH_CHECK(t.resume != ResumeKind::Path || !t.resume_path.empty(), Config,
+               "checkpoint.resume: empty path");
+}
+
+}  // namespace plinth::train
