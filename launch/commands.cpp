@@ -137,6 +137,7 @@ int command_generate(const std::vector<std::string>& args) {
     return 0;
   }
   PLINTH_CHECK(vm.count("checkpoint"), Config, "plinth generate: --checkpoint is required");
+  log_set_info_sink(LogSink::Stderr);   // stdout carries the generated text alone
   std::string dir = vm["checkpoint"].as<std::string>();
   if (!std::filesystem::exists(std::filesystem::path(dir) / "state.h5")) {
     std::string latest = io::checkpoint_find_latest_valid(dir);

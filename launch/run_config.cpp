@@ -183,7 +183,28 @@ std::string run_config_help() {
   return os.str();
 }
 
-RunConfig run_config_parse(const std::vector<std::string>& args) {
+// "--a.b=1 ... --a.b=2": the last occurrence of a key wins, as users expect of overrides.
+std::vector<std::string> last_occurrence_wins(const std::vector<std::string>& args) {
+  std::vector<std::string> out;
+  std::map<std::string, size_t> seen;
+  for (const std::string& a : args) {
+    const auto eq = a.find('=');
+    if (a.rfind("--", 0) == 0 && eq != std::string::npos) {
+      const std::string key = a.substr(0, eq);
+      auto it = seen.find(key);
+      if (it != seen.end()) {
+        out[it->second] = a;
+        continue;
+      }
+      seen[key] = out.size();
+    }
+    out.push_back(a);
+  }
+  return out;
+}
+
+RunConfig run_config_parse(const std::vector<std::string>& raw_args) {
+  const std::vector<std::string> args = last_occurrence_wins(raw_args);
   po::options_description desc = make_description();
   po::options_description cli("command line");
   cli.add_options()("config,c", po::value<std::string>(), "INI configuration file")("help,h", "show the options");

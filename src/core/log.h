@@ -10,6 +10,10 @@ enum class LogLevel { Debug = 0, Info = 1, Warn = 2, Error = 3 };
 
 void log_set_prefix(const std::string& prefix);   // called once by launch/
 void log_set_level(LogLevel level);
+// Where Info/Debug lines go (warnings and errors always go to stderr). Commands whose stdout
+// is their result (generate) send their log to stderr.
+enum class LogSink { Stdout, Stderr };
+void log_set_info_sink(LogSink sink);
 void log_message(LogLevel level, const std::string& message);
 
 inline void log_info(const std::string& m) { log_message(LogLevel::Info, m); }

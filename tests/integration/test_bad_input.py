@@ -48,11 +48,11 @@ class BadInput(unittest.TestCase):
             self.assertIn(n, out)
         return out
 
-    def train_fails(self, *extra, needles=(), out_dir=None):
+    def train_fails(self, *extra, needles=(), out_dir=None, config=TINY):
         out_dir = out_dir or os.path.join(WORK, "bad_run")
         shutil.rmtree(out_dir, ignore_errors=True)
         before = tree_digest(CKPTS)
-        out = self.expect_failure(["train", "--config", TINY, f"--data.corpus={CORPUS}", f"--log.out_dir={out_dir}",
+        out = self.expect_failure(["train", "--config", config, f"--data.corpus={CORPUS}", f"--log.out_dir={out_dir}",
                                    "--sample.tokens=0", *extra], *needles)
         self.assertEqual(tree_digest(CKPTS), before, "an existing checkpoint was modified")
         ck = os.path.join(out_dir, "checkpoints")
@@ -64,7 +64,7 @@ class BadInput(unittest.TestCase):
         bad = os.path.join(WORK, "unknown.ini")
         with open(bad, "w") as f:
             f.write("[model]\nn_layer = 2\nn_layyer = 3\n")
-        self.train_fails("--config", bad, needles=("model.n_layyer", bad))
+        self.train_fails(config=bad, needles=("model.n_layyer", bad))
 
     def test_unknown_key_on_command_line(self):
         self.train_fails("--train.bogus=1", needles=("train.bogus",))
