@@ -1,0 +1,189 @@
+// checkpoint.cpp -- the checkpoint directory protocol: atomic save, the `latest` pointer,
+// finding the newest valid checkpoint, pruning to keep_last.
+// Save: write <root>/.tmp-step_N-<pid>/state.h5, fsync file and dir, rename the dir to step_N,
+// fsync root, then replace <root>/latest through latest.tmp (fsync, rename, fsync root).
+// A crash at any point leaves either no step_N or a complete one; leftovers are .tmp-* dirs,
+// which are never read. Existing step_* directories are never written into.
+#include "io/checkpoint.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "io/checkpoint_state.h"
+#include "io/fs_util.h"
+
+namespace plinth::io {
+namespace {
+
+constexpr const char* kLatestFile = "latest";
+
+// Step of a directory named step_<digits>, or -1.
+int64_t parse_step_dir(const std::string& name) {
+  const std::string prefix = "step_";
+  if (name.size() <= prefix.size() || name.size() > prefix.size() + 18 || name.compare(0, prefix.size(), prefix) != 0)
+    return -1;
+  int64_t step = 0;
+  for (size_t i = prefix.size(); i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9') return -1;
+    step = step * 10 + (name[i] - '0');
+  }
+  return step;
+}
+
+std::string base_name(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  auto pos = path.rfind('/');
+  return pos == std::string::npos ? path : path.substr(pos + 1);
+}
+
+std::string join(const std::string& dir, const std::string& name) {
+  return dir.empty() || dir.back() == '/' ? dir + name : dir + "/" + name;
+}
+
+struct StepDir {
+  int64_t step;
+  std::string name;
+};
+
+// step_* directories under root, highest step first.
+std::vector<StepDir> step_dirs(const std::string& root) {
+  std::vector<StepDir> out;
+  if (!is_directory(root)) return out;
+  for (const std::string& name : list_dir(root)) {
+    int64_t step = parse_step_dir(name);
+    if (step >= 0 && is_directory(join(root, name))) out.push_back({step, name});
+  }
+  std::sort(out.begin(), out.end(), [](const StepDir& a, const StepDir& b) {
+    return a.step != b.step ? a.step > b.step : a.name > b.name;
+  });
+  return out;
+}
+
+// The directory name recorded in <root>/latest, or "" when absent or malformed.
+std::string read_latest_pointer(const std::string& root) {
+  std::string path = join(root, kLatestFile);
+  if (!is_regular_file(path)) return "";
+  std::string name;
+  try {
+    name = read_file(path);
+  } catch (const Error& e) {
+    log_warn(str_cat("ignoring checkpoint pointer '", path, "': ", e.what()));
+    return "";
+  }
+  while (!name.empty() && (name.back() == '\n' || name.back() == '\r' || name.back() == ' ')) name.pop_back();
+  if (parse_step_dir(name) < 0) {
+    log_warn(str_cat("ignoring checkpoint pointer '", path, "': it does not name a step_* directory"));
+    return "";
+  }
+  return name;
+}
+
+void prune(const std::string& root, int keep_last, int64_t written_step, const std::string& written) {
+  if (keep_last <= 0) return;
+  int kept = 1;   // the checkpoint just written
+  for (const StepDir& d : step_dirs(root)) {
+    if (d.name == written || d.step > written_step) continue;   // newer ones belong to another run
+    if (kept < keep_last) {
+      ++kept;
+      continue;
+    }
+    std::string path = join(root, d.name);
+    if (!remove_tree_quietly(path)) log_warn(str_cat("keep_last: could not remove old checkpoint '", path, "'"));
+  }
+}
+
+}  // namespace
+
+std::string checkpoint_dir_name(int64_t step) {
+  PLINTH_CHECK(step >= 0, Internal, "checkpoint step ", step, " is negative");
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "step_%08lld", static_cast<long long>(step));
+  return buf;
+}
+
+std::string checkpoint_save(const std::string& root, const CheckpointMeta& meta,
+                            const std::vector<CheckpointTensors>& sets, int keep_last) {
+  PLINTH_CHECK(!root.empty(), Config, "checkpoint directory is empty");
+  const std::string name = checkpoint_dir_name(meta.step);
+  const std::string final_dir = join(root, name);
+  std::error_code ec;
+  std::filesystem::create_directories(root, ec);
+  PLINTH_CHECK(is_directory(root), Io, "cannot create checkpoint directory '", root, "': ", ec.message());
+  PLINTH_CHECK(!path_exists(final_dir), Input, "checkpoint '", final_dir,
+               "' already exists; refusing to overwrite a previous checkpoint");
+  for (const StepDir& d : step_dirs(root))
+    if (d.step > meta.step)
+      log_warn(str_cat("saving step ", meta.step, " into '", root, "', which already holds the newer '", d.name,
+                       "' (from an earlier run); 'latest' will point at ", name));
+
+  const std::string tmp_dir = join(root, ".tmp-" + name + "-" + std::to_string(::getpid()));
+  remove_tree_quietly(tmp_dir);
+  PLINTH_CHECK(std::filesystem::create_directory(tmp_dir, ec), Io, "cannot create '", tmp_dir, "': ", ec.message());
+  try {
+    const std::string state = join(tmp_dir, kCheckpointStateFile);
+    state_write(state, meta, sets);
+    fsync_file(state);
+    fsync_dir(tmp_dir);
+    rename_path(tmp_dir, final_dir);
+  } catch (...) {
+    remove_tree_quietly(tmp_dir);
+    throw;
+  }
+  fsync_dir(root);
+  write_file_atomic(join(root, kLatestFile), name + "\n");
+  prune(root, keep_last, meta.step, name);
+  return final_dir;
+}
+
+void checkpoint_validate(const std::string& ckpt_dir, Validation validation) {
+  PLINTH_CHECK(is_directory(ckpt_dir), Input, "checkpoint directory '", ckpt_dir, "' does not exist");
+  const std::string state = join(ckpt_dir, kCheckpointStateFile);
+  PLINTH_CHECK(is_regular_file(state), Input, "checkpoint '", ckpt_dir, "' has no ", kCheckpointStateFile);
+  state_validate(state, parse_step_dir(base_name(ckpt_dir)), validation);
+}
+
+std::string checkpoint_find_latest_valid(const std::string& root, Validation validation) {
+  std::vector<StepDir> dirs = step_dirs(root);
+  // The `latest` pointer names the most recently committed checkpoint: try it first, then the
+  // others by decreasing step.
+  std::string latest = read_latest_pointer(root);
+  auto it = std::find_if(dirs.begin(), dirs.end(), [&](const StepDir& d) { return d.name == latest; });
+  if (it != dirs.end()) std::rotate(dirs.begin(), it, it + 1);
+  for (const StepDir& d : dirs) {
+    std::string path = join(root, d.name);
+    try {
+      checkpoint_validate(path, validation);
+      return path;
+    } catch (const Error& e) {
+      log_warn(str_cat("skipping invalid checkpoint '", path, "': ", e.what()));
+    }
+  }
+  return "";
+}
+
+std::string checkpoint_resolve(const std::string& path, ResumeMode mode) {
+  if (mode == ResumeMode::Latest) return checkpoint_find_latest_valid(path);
+  checkpoint_validate(path, Validation::Structure);
+  return path;
+}
+
+CheckpointMeta checkpoint_read_meta(const std::string& ckpt_dir) {
+  const std::string state = join(ckpt_dir, kCheckpointStateFile);
+  PLINTH_CHECK(is_regular_file(state), Input, "checkpoint '", ckpt_dir, "' has no ", kCheckpointStateFile);
+  return state_read_meta(state);
+}
+
+void checkpoint_load(const std::string& ckpt_dir, const std::vector<CheckpointTensors>& sets) {
+  const std::string state = join(ckpt_dir, kCheckpointStateFile);
+  PLINTH_CHECK(is_regular_file(state), Input, "checkpoint '", ckpt_dir, "' has no ", kCheckpointStateFile);
+  state_load(state, sets);
+}
+
+void checkpoint_verify(const std::string& ckpt_dir) { checkpoint_validate(ckpt_dir, Validation::Full); }
+
+}  // namespace plinth::io

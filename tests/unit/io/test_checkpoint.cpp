@@ -1,0 +1,288 @@
+// test_checkpoint.cpp -- checkpoints: bit-exact save/load of 3 tensors x (model + 2 optimizer
+// moments), metadata round trip, atomic commit (leftover temp dirs ignored), corruption caught
+// by checksums, truncated files skipped by find_latest_valid, keep_last, and load errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+
+#include "core/rng.h"
+#include "io/checkpoint.h"
+#include "io_test_util.h"
+
+namespace plinth::io {
+namespace {
+
+using test::expect_error;
+using test::TempDir;
+
+TensorSpec tensor(const std::string& name, std::vector<int64_t> shape) {
+  TensorSpec s;
+  s.name = name;
+  s.global_shape = std::move(shape);
+  return s;
+}
+
+ParamLayout small_layout() {
+  ParamLayout l;
+  l.add(tensor("embed.weight", {8, 4}));
+  l.add(tensor("layers.0.norm.weight", {4}));
+  l.add(tensor("layers.0.mlp.fc.weight", {4, 6}));
+  return l;
+}
+
+std::vector<float> random_buffer(const ParamLayout& l, uint64_t seed) {
+  std::vector<float> v(static_cast<size_t>(l.size()), 0.0f);
+  Rng rng(seed);
+  for (auto& x : v) x = static_cast<float>(rng.uniform() * 2 - 1);
+  v[1] = -0.0f;
+  v[2] = std::numeric_limits<float>::denorm_min();
+  v[3] = std::numeric_limits<float>::quiet_NaN();
+  v[4] = std::numeric_limits<float>::infinity();
+  return v;
+}
+
+bool same_tensor_bits(const ParamLayout& l, const std::vector<float>& a, const std::vector<float>& b) {
+  for (const auto& s : l.specs())
+    if (std::memcmp(a.data() + s.offset, b.data() + s.offset, static_cast<size_t>(s.numel()) * sizeof(float)))
+      return false;
+  return true;
+}
+
+CheckpointMeta sample_meta(int64_t step) {
+  CheckpointMeta m;
+  m.step = step;
+  m.config_ini = "[model]\nn_layer = 1\nd_model = 4\n\n[train]\nlr = 3e-4  # ünïcode comment\n";
+  m.model_signature = "d_model=4;n_layer=1;vocab=256";
+  m.tokenizer_kind = "sentencepiece";
+  m.tokenizer_model = std::string("\x0a\x00\xff binary \x00 model", 18);
+  m.counters = {{"data.consumed_samples.0", 1234}, {"data.epoch", -1}, {"train.tokens", int64_t{1} << 40}};
+  m.rng_states = {{"data", {1, 2, 3, ~uint64_t{0}}}, {"dropout.rank0", {42}}, {"empty", {}}};
+  m.scalars = {{"loss_scale", 65536.0}, {"best_val_loss", 2.718281828459045}};
+  return m;
+}
+
+struct State {
+  ParamLayout layout = small_layout();
+  std::vector<float> params, exp_avg, exp_avg_sq;
+  explicit State(uint64_t seed)
+      : params(random_buffer(layout, seed)), exp_avg(random_buffer(layout, seed + 1)),
+        exp_avg_sq(random_buffer(layout, seed + 2)) {}
+  std::vector<CheckpointTensors> sets() {
+    return {{"model", &layout, params.data()},
+            {"optim/exp_avg", &layout, exp_avg.data()},
+            {"optim/exp_avg_sq", &layout, exp_avg_sq.data()}};
+  }
+};
+
+TEST(Checkpoint, SaveLoadIsBitExactAndMetaRoundTrips) {
+  TempDir root;
+  State s(1);
+  std::string dir = checkpoint_save(root.path(), sample_meta(100), s.sets(), 0);
+  EXPECT_EQ(dir, root.file("step_00000100"));
+  EXPECT_TRUE(is_regular_file(dir + "/state.h5"));
+  EXPECT_EQ(read_file(root.file("latest")), "step_00000100\n");
+  EXPECT_EQ(list_dir(root.path()), (std::vector<std::string>{"latest", "step_00000100"}));
+
+  State loaded(99);
+  checkpoint_load(dir, loaded.sets());
+  EXPECT_TRUE(same_tensor_bits(s.layout, s.params, loaded.params));
+  EXPECT_TRUE(same_tensor_bits(s.layout, s.exp_avg, loaded.exp_avg));
+  EXPECT_TRUE(same_tensor_bits(s.layout, s.exp_avg_sq, loaded.exp_avg_sq));
+  EXPECT_FALSE(same_tensor_bits(s.layout, s.params, loaded.exp_avg));
+
+  CheckpointMeta want = sample_meta(100), got = checkpoint_read_meta(dir);
+  EXPECT_EQ(got.step, 100);
+  EXPECT_EQ(got.config_ini, want.config_ini);
+  EXPECT_EQ(got.model_signature, want.model_signature);
+  EXPECT_EQ(got.tokenizer_kind, want.tokenizer_kind);
+  EXPECT_EQ(got.tokenizer_model, want.tokenizer_model);
+  EXPECT_EQ(got.counters, want.counters);
+  EXPECT_EQ(got.rng_states, want.rng_states);
+  EXPECT_EQ(got.scalars, want.scalars);
+  checkpoint_verify(dir);
+  EXPECT_EQ(checkpoint_find_latest_valid(root.path()), dir);
+  EXPECT_EQ(checkpoint_resolve(root.path(), ResumeMode::Latest), dir);
+  EXPECT_EQ(checkpoint_resolve(dir, ResumeMode::ExactPath), dir);
+}
+
+TEST(Checkpoint, SlicedAndScalarTensorsGoThroughHyperslabs) {
+  TempDir root;
+  ParamLayout l;
+  TensorSpec w = tensor("w", {4, 3});
+  w.local_shape = {2, 3};
+  w.local_start = {2, 0};
+  w.split_dim = 0;
+  l.add(w);
+  l.add(tensor("scale", {}));
+  std::vector<float> data(static_cast<size_t>(l.size()), 0.0f);
+  for (int i = 0; i < 6; ++i) data[static_cast<size_t>(l.at("w").offset + i)] = 1.0f + static_cast<float>(i);
+  data[static_cast<size_t>(l.at("scale").offset)] = 0.5f;
+  std::string dir = checkpoint_save(root.path(), sample_meta(1), {{"model", &l, data.data()}}, 0);
+  std::vector<float> back(data.size(), -7.0f);
+  checkpoint_load(dir, {{"model", &l, back.data()}});
+  EXPECT_TRUE(same_tensor_bits(l, data, back));
+  checkpoint_verify(dir);
+}
+
+TEST(Checkpoint, LeftoverTempDirsAndIncompleteStepsAreIgnored) {
+  TempDir root;
+  State s(2);
+  checkpoint_save(root.path(), sample_meta(100), s.sets(), 0);
+  std::string good = checkpoint_save(root.path(), sample_meta(200), s.sets(), 0);
+  // A crashed save: a temp dir with a (garbage) state file, and a step dir without state.h5.
+  std::string tmp = root.file(".tmp-step_00000300-4242");
+  std::filesystem::create_directory(tmp);
+  test::write_text(tmp + "/state.h5", "half-written");
+  std::filesystem::create_directory(root.file("step_00000400"));
+  test::write_text(root.file("step_00000500"), "a file, not a directory");
+  EXPECT_EQ(checkpoint_find_latest_valid(root.path()), good);
+  std::filesystem::remove(root.file("latest"));   // without the pointer: by decreasing step
+  EXPECT_EQ(checkpoint_find_latest_valid(root.path()), good);
+  EXPECT_EQ(checkpoint_find_latest_valid(root.file("no_such_root")), "");
+  expect_error([&] { checkpoint_resolve(root.file("step_00000400"), ResumeMode::ExactPath); }, ErrorKind::Input,
+               {"step_00000400", "state.h5"});
+}
+
+// Offset of the first occurrence of `needle` in `hay`, or npos.
+size_t find_bytes(const std::string& hay, const void* needle, size_t n) {
+  return hay.find(std::string(static_cast<const char*>(needle), n));
+}
+
+TEST(Checkpoint, FlippedByteInTensorDataIsDetected) {
+  TempDir root;
+  State s(3);
+  const TensorSpec& fc = s.layout.at("layers.0.mlp.fc.weight");
+  for (int64_t i = 0; i < fc.numel(); ++i) {   // a distinctive bit pattern to find in the file
+    uint32_t bits = 0x5A5A0000u | static_cast<uint32_t>(i);
+    std::memcpy(&s.exp_avg[static_cast<size_t>(fc.offset + i)], &bits, 4);
+  }
+  std::string dir = checkpoint_save(root.path(), sample_meta(100), s.sets(), 0);
+  std::string path = dir + "/state.h5";
+  std::string bytes = read_file(path);
+  size_t at = find_bytes(bytes, &s.exp_avg[static_cast<size_t>(fc.offset)], 16);
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 9] ^= 0x01;
+  test::write_text(path, bytes);
+
+  expect_error([&] { checkpoint_verify(dir); }, ErrorKind::Input,
+               {"state.h5", "/optim/exp_avg/layers.0.mlp.fc.weight", "checksum mismatch"});
+  State loaded(4);
+  expect_error([&] { checkpoint_load(dir, loaded.sets()); }, ErrorKind::Input,
+               {"state.h5", "layers.0.mlp.fc.weight", "checksum mismatch"});
+  // Structure is intact, so only the Full scan rejects it.
+  EXPECT_EQ(checkpoint_find_latest_valid(root.path(), Validation::Structure), dir);
+  EXPECT_EQ(checkpoint_find_latest_valid(root.path(), Validation::Full), "");
+}
+
+TEST(Checkpoint, FlippedByteInMetadataIsDetectedByHdf5HeaderChecksums) {
+  TempDir root;
+  State s(10);
+  std::string first = checkpoint_save(root.path(), sample_meta(100), s.sets(), 0);
+  std::string dir = checkpoint_save(root.path(), sample_meta(200), s.sets(), 0);
+  std::string path = dir + "/state.h5";
+  std::string bytes = read_file(path);
+  double scalar = sample_meta(0).scalars.at("best_val_loss");   // stored in an attribute
+  size_t at = find_bytes(bytes, &scalar, sizeof scalar);
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 3] ^= 0x10;
+  test::write_text(path, bytes);
+  expect_error([&] { checkpoint_read_meta(dir); }, ErrorKind::Input, {path, "checksum"});
+  EXPECT_EQ(checkpoint_find_latest_valid(root.path()), first);
+}
+
+TEST(Checkpoint, TruncatedStateFallsBackToThePreviousCheckpoint) {
+  TempDir root;
+  State s(5);
+  std::string first = checkpoint_save(root.path(), sample_meta(100), s.sets(), 0);
+  std::string second = checkpoint_save(root.path(), sample_meta(200), s.sets(), 0);
+  std::string path = second + "/state.h5";
+  std::filesystem::resize_file(path, std::filesystem::file_size(path) / 2);
+  EXPECT_EQ(checkpoint_find_latest_valid(root.path()), first);
+  expect_error([&] { checkpoint_read_meta(second); }, ErrorKind::Input, {path});
+  State loaded(6);
+  expect_error([&] { checkpoint_load(second, loaded.sets()); }, ErrorKind::Input, {path});
+  std::filesystem::resize_file(path, 0);
+  EXPECT_EQ(checkpoint_find_latest_valid(root.path()), first);
+}
+
+TEST(Checkpoint, KeepLastPrunesOlderCheckpointsOnly) {
+  TempDir root;
+  State s(7);
+  for (int64_t step : {100, 200, 300, 400, 500}) checkpoint_save(root.path(), sample_meta(step), s.sets(), 2);
+  EXPECT_EQ(list_dir(root.path()), (std::vector<std::string>{"latest", "step_00000400", "step_00000500"}));
+  checkpoint_save(root.path(), sample_meta(600), s.sets(), 1);
+  EXPECT_EQ(list_dir(root.path()), (std::vector<std::string>{"latest", "step_00000600"}));
+  checkpoint_save(root.path(), sample_meta(700), s.sets(), 0);
+  EXPECT_EQ(list_dir(root.path()).size(), 3u);
+}
+
+TEST(Checkpoint, NeverOverwritesAndResumedRunsWinViaLatest) {
+  TempDir root;
+  State s(8);
+  std::string c100 = checkpoint_save(root.path(), sample_meta(100), s.sets(), 0);
+  std::string c200 = checkpoint_save(root.path(), sample_meta(200), s.sets(), 0);
+  std::string before = read_file(c100 + "/state.h5");
+  expect_error([&] { checkpoint_save(root.path(), sample_meta(100), s.sets(), 0); }, ErrorKind::Input,
+               {"step_00000100", "already exists"});
+  EXPECT_EQ(read_file(c100 + "/state.h5"), before);
+  // A run resumed from step 100 saves step 150: latest points there although step 200 exists.
+  std::string c150 = checkpoint_save(root.path(), sample_meta(150), s.sets(), 2);
+  EXPECT_EQ(checkpoint_find_latest_valid(root.path()), c150);
+  EXPECT_TRUE(is_directory(c200));   // newer checkpoints of the old run are not pruned
+  EXPECT_TRUE(is_directory(c100));
+  EXPECT_EQ(read_file(c100 + "/state.h5"), before);
+}
+
+TEST(Checkpoint, FailedSaveLeavesNoDirectory) {
+  TempDir root;
+  State s(11);
+  CheckpointMeta bad = sample_meta(100);
+  bad.counters["data/consumed"] = 1;   // '/' is not allowed in a counter name
+  expect_error([&] { checkpoint_save(root.path(), bad, s.sets(), 0); }, ErrorKind::Internal, {"data/consumed"});
+  EXPECT_TRUE(list_dir(root.path()).empty());
+  EXPECT_EQ(checkpoint_find_latest_valid(root.path()), "");
+  EXPECT_EQ(checkpoint_dir_name(7), "step_00000007");
+  EXPECT_EQ(checkpoint_dir_name(123456789), "step_123456789");
+}
+
+TEST(Checkpoint, LoadErrorsNameFileAndTensor) {
+  TempDir root;
+  State s(9);
+  std::string dir = checkpoint_save(root.path(), sample_meta(100), s.sets(), 0);
+  std::vector<float> buf(1024, 0.0f);
+
+  ParamLayout wrong_shape;
+  wrong_shape.add(tensor("embed.weight", {4, 8}));
+  wrong_shape.add(tensor("layers.0.norm.weight", {4}));
+  wrong_shape.add(tensor("layers.0.mlp.fc.weight", {4, 6}));
+  expect_error([&] { checkpoint_load(dir, {{"model", &wrong_shape, buf.data()}}); }, ErrorKind::Input,
+               {"state.h5", "model/embed.weight", "(8, 4)", "(4, 8)"});
+
+  ParamLayout extra = small_layout();
+  extra.add(tensor("layers.1.norm.weight", {4}));
+  expect_error([&] { checkpoint_load(dir, {{"model", &extra, buf.data()}}); }, ErrorKind::Input,
+               {"state.h5", "no tensor 'model/layers.1.norm.weight'"});
+
+  ParamLayout fewer;
+  fewer.add(tensor("embed.weight", {8, 4}));
+  expect_error([&] { checkpoint_load(dir, {{"model", &fewer, buf.data()}}); }, ErrorKind::Input,
+               {"state.h5", "holds tensor 'model/layers.0.", "does not have"});
+
+  ParamLayout l = small_layout();
+  expect_error([&] { checkpoint_load(dir, {{"optim/missing", &l, buf.data()}}); }, ErrorKind::Input,
+               {"state.h5", "optim/missing"});
+  expect_error([&] { checkpoint_load(root.file("step_00000999"), s.sets()); }, ErrorKind::Input,
+               {"step_00000999"});
+
+  test::write_text(root.file("not_a_ckpt.h5"), "x");
+  std::filesystem::create_directory(root.file("step_00000300"));
+  test::write_text(root.file("step_00000300/state.h5"), "not hdf5 at all");
+  expect_error([&] { checkpoint_read_meta(root.file("step_00000300")); }, ErrorKind::Input,
+               {"step_00000300/state.h5", "not an HDF5 file"});
+}
+
+}  // namespace
+}  // namespace plinth::io
