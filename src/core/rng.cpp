@@ -13,7 +13,7 @@ uint64_t splitmix64(uint64_t x) {
 }
 
 uint64_t hash_string(std::string_view s) {
-  uint64_t h = 1469598103934665603ull;
+  uint64_t h = 0xcbf29ce484222325ull;   // FNV-1a 64-bit offset basis
   for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
   return h;
 }
