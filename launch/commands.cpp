@@ -3,6 +3,8 @@
 
 #include <boost/program_options.hpp>
 #include <cmath>
+#include <cstdlib>
+#include <memory>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -18,6 +20,10 @@
 #include "kernels/kernels.h"
 #include "launch/run_config.h"
 #include "model/model.h"
+#include "parallel/comm/communicator.h"
+#include "parallel/comm/mpi_communicator.h"
+#include "parallel/comm/mpi_env.h"
+#include "parallel/grid.h"
 #include "train/generate.h"
 #include "train/trainer.h"
 
@@ -37,7 +43,7 @@ po::variables_map parse_or_throw(const std::vector<std::string>& args, const po:
   return vm;
 }
 
-void setup_threads(int requested) {
+void setup_threads(int requested) {   // requested 0 = all cores
   int n = requested > 0 ? requested : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   kernels::set_num_threads(n);
   log_info(str_cat("compute: ", kernels::compute_setup()));
@@ -86,23 +92,39 @@ int command_prepare(const std::vector<std::string>& args) {
   return 0;
 }
 
-int command_train(const std::vector<std::string>& args) {
-  RunConfig rc = run_config_parse(args);
-  if (rc.help) {
-    std::cout << run_config_help();
-    return 0;
+namespace {
+
+int local_ranks_from_env() {
+  for (const char* var : {"OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS_PER_NODE", "MPI_LOCALNRANKS"}) {
+    const char* v = std::getenv(var);
+    if (v && std::atoi(v) > 0) return std::atoi(v);
   }
-  train::train_config_validate(rc.train);
-  if (rc.model.vocab_size == 0) {
-    // Size the vocabulary from the corpus (checked again by the data loader).
-    rc.model.vocab_size = io::Corpus::open(rc.train.corpus).info().vocab_size;
-    rc.values["model.vocab_size"] = std::to_string(rc.model.vocab_size);
+  return 1;
+}
+
+int train_on_grid(RunConfig& rc, comm::Communicator& world) {
+  parallel::GridShape shape{.tp = rc.parallel.tp, .pp = rc.parallel.pp, .dp = rc.parallel.dp};
+  PLINTH_CHECK(shape.tp >= 1 && shape.pp >= 1, Config, "parallel.tp and parallel.pp must be >= 1");
+  if (shape.dp == 0) {
+    PLINTH_CHECK(world.size() % (shape.tp * shape.pp) == 0, Config, "the world size (", world.size(),
+                 ") is not divisible by parallel.tp (", shape.tp, ") x parallel.pp (", shape.pp, ")");
+    shape.dp = world.size() / (shape.tp * shape.pp);
   }
-  model::model_config_validate(rc.model);
-  setup_threads(rc.train.threads);
-  train::Trainer trainer(rc.model, rc.train, run_config_ini(rc));
+  parallel::grid_validate(shape, world.size());
+  PLINTH_CHECK(shape.tp == 1 && shape.pp == 1, Config, "parallel.tp (", shape.tp, ") and parallel.pp (", shape.pp,
+               ") must be 1 in this build: tensor and pipeline parallelism are not implemented yet");
+  rc.values["parallel.dp"] = std::to_string(shape.dp);
+  train::train_config_resolve_batch(rc.train, shape.dp);
+  rc.values["train.grad_accum"] = std::to_string(rc.train.grad_accum);
+  rc.values["train.global_batch"] = std::to_string(rc.train.global_batch);
+  parallel::Grid grid(world, shape);
+  if (world.rank() == 0 && world.size() > 1)
+    log_info(str_cat("grid: world ", world.size(), " = tp ", shape.tp, " x pp ", shape.pp, " x dp ", shape.dp,
+                     ", comm_timeout ", rc.parallel.comm_timeout_s, " s"));
+  train::Trainer trainer(rc.model, rc.train, run_config_ini(rc), grid.dp());
   train::TrainResult r = trainer.run();
 
+  if (world.rank() != 0) return 0;
   log_info("---- result ----");
   if (!r.losses.empty())
     log_info(str_cat("train loss: step ", r.first_step + 1, " ", r.losses.front(), " -> step ", r.last_step, " ",
@@ -110,7 +132,9 @@ int command_train(const std::vector<std::string>& args) {
   if (!r.val_losses.empty())
     log_info(str_cat("validation loss at step ", r.val_losses.back().first, ": ", r.val_losses.back().second,
                      " (", r.val_losses.back().second / std::log(2.0), " bits/token)"));
-  log_info(str_cat("throughput: ", static_cast<int64_t>(r.tokens_per_s), " tokens/s"));
+  log_info(str_cat("throughput: ", static_cast<int64_t>(r.tokens_per_s), " tokens/s on ", world.size(),
+                   " rank(s); gradient reduction not hidden by backward: ",
+                   static_cast<int>(1000 * r.comm_exposed_fraction) / 10.0, "% of step time"));
   if (!r.last_checkpoint.empty()) log_info(str_cat("checkpoint: ", r.last_checkpoint));
   if (!r.sample.empty()) {
     std::string text = r.sample;
@@ -119,6 +143,45 @@ int command_train(const std::vector<std::string>& args) {
     std::cout << "---- sample ----\n" << text << "\n---- end of sample ----" << std::endl;
   }
   return 0;
+}
+
+}  // namespace
+
+int command_train(const std::vector<std::string>& args) {
+  RunConfig rc = run_config_parse(args);
+  if (rc.help) {
+    std::cout << run_config_help();
+    return 0;
+  }
+  // The only place MPI is initialised. Under mpirun every rank runs this; alone it is a
+  // world of one. Errors after this point abort every rank so that none waits forever.
+  comm::MpiSession mpi;
+  std::unique_ptr<comm::Communicator> world = comm::mpi_world_communicator(rc.parallel.comm_timeout_s);
+  if (world->size() > 1) log_set_prefix(str_cat("[plinth r", world->rank(), "/", world->size(), "] "));
+  if (world->rank() != 0) log_set_level(LogLevel::Warn);   // progress from rank 0 only
+  try {
+    train::train_config_validate(rc.train);
+    if (rc.model.vocab_size == 0) {
+      // Size the vocabulary from the first corpus (checked again by the corpus coordinator).
+      rc.model.vocab_size = io::Corpus::open(rc.train.data.corpora.at(0)).info().vocab_size;
+      rc.values["model.vocab_size"] = std::to_string(rc.model.vocab_size);
+    }
+    model::model_config_validate(rc.model);
+    const int threads = rc.train.threads > 0 ? rc.train.threads
+                                             : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) /
+                                                               local_ranks_from_env());
+    setup_threads(threads);
+    return train_on_grid(rc, *world);
+  } catch (const Error& e) {
+    if (world->size() == 1) throw;
+    log_error(str_cat(error_kind_name(e.kind()), ": ", e.what(), " [", e.where(), "]"));
+    mpi.abort_all(e.kind() == ErrorKind::Config || e.kind() == ErrorKind::Input ? 2 : 1);
+  } catch (const std::exception& e) {
+    if (world->size() == 1) throw;
+    log_error(str_cat("unexpected failure: ", e.what()));
+    mpi.abort_all(1);
+  }
+  return 1;
 }
 
 int command_generate(const std::vector<std::string>& args) {

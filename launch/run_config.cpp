@@ -34,9 +34,18 @@ const OptionDef kOptions[] = {
     {"model.rope_theta", "10000", "RoPE base (llama)"},
     {"model.tie_embeddings", "auto", "auto | yes | no (auto: gpt2 ties, llama does not)"},
     {"model.init_std", "0.02", "std of the normal init (residual projections scaled by 1/sqrt(2*n_layer))"},
-    {"data.corpus", "", "HDF5 token corpus written by `plinth prepare`"},
+    {"data.corpus", "", "HDF5 token corpora from `plinth prepare`, comma-separated"},
+    {"data.weights", "", "blending weights, comma-separated; empty = proportional to training tokens"},
+    {"data.access", "shared", "shared (every rank reads its windows) | coordinator (rank 0 reads and sends)"},
+    {"parallel.tp", "1", "tensor-parallel size"},
+    {"parallel.pp", "1", "pipeline-parallel size"},
+    {"parallel.dp", "0", "data-parallel size; 0 = world size / (tp * pp)"},
+    {"parallel.zero", "0", "0 = replicated optimizer, 1 = ZeRO-1 (optimizer state sharded over dp)"},
+    {"parallel.bucket_mb", "4", "gradient bucket size in MiB (reduction overlaps backward per bucket)"},
+    {"parallel.comm_timeout", "300", "seconds a collective or receive may take before the job aborts"},
     {"train.micro_batch", "16", "sequences per forward/backward"},
-    {"train.grad_accum", "1", "micro-batches per optimizer step"},
+    {"train.grad_accum", "1", "micro-batches per optimizer step (per rank)"},
+    {"train.global_batch", "0", "sequences per step; 0 = micro_batch * grad_accum * dp, else grad_accum is derived"},
     {"train.steps", "200", "optimizer steps"},
     {"train.seed", "1337", "seed of init and data order"},
     {"train.threads", "0", "compute threads; 0 = all cores"},
@@ -51,7 +60,7 @@ const OptionDef kOptions[] = {
     {"optim.beta2", "0.95", "AdamW beta2"},
     {"optim.eps", "1e-8", "AdamW epsilon"},
     {"eval.interval", "50", "steps between validation runs; 0 = only at the end"},
-    {"eval.batches", "4", "micro-batches of held-out windows per validation"},
+    {"eval.windows", "64", "held-out sequences per validation (the same set on every layout)"},
     {"log.interval", "10", "steps between progress lines"},
     {"log.out_dir", "runs/default", "run directory (metrics, checkpoints)"},
     {"log.metrics_file", "", "JSONL metrics; default <out_dir>/metrics.jsonl"},
@@ -79,6 +88,24 @@ T to_number(const std::map<std::string, std::string>& kv, const std::string& key
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   PLINTH_CHECK(ec == std::errc() && ptr == s.data() + s.size() && !s.empty(), Config, key, ": '", s,
                "' is not a valid ", std::is_floating_point_v<T> ? "number" : "integer");
+  return v;
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    const auto b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
+    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+  }
+  return out;
+}
+
+double list_number(const std::string& s, const char* key) {
+  double v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  PLINTH_CHECK(ec == std::errc() && ptr == s.data() + s.size(), Config, key, ": '", s, "' is not a number");
   return v;
 }
 
@@ -112,7 +139,21 @@ RunConfig from_map(const std::map<std::string, std::string>& kv) {
     PLINTH_THROW(Config, "model.tie_embeddings: '", r.tie_embeddings, "' is not auto, yes or no");
 
   train::TrainConfig& t = r.train;
-  t.corpus = str("data.corpus");
+  t.data.corpora = split_list(str("data.corpus"));
+  for (const std::string& w : split_list(str("data.weights"))) t.data.weights.push_back(list_number(w, "data.weights"));
+  t.data.access = train::data_access_parse(str("data.access"));
+  r.parallel.tp = static_cast<int>(i64("parallel.tp"));
+  r.parallel.pp = static_cast<int>(i64("parallel.pp"));
+  r.parallel.dp = static_cast<int>(i64("parallel.dp"));
+  r.parallel.comm_timeout_s = f64("parallel.comm_timeout");
+  PLINTH_CHECK(r.parallel.comm_timeout_s > 0, Config, "parallel.comm_timeout must be positive");
+  const int64_t zero = i64("parallel.zero");
+  PLINTH_CHECK(zero == 0 || zero == 1, Config, "parallel.zero must be 0 or 1, got ", zero);
+  t.zero = zero == 1 ? parallel::ZeroStage::One : parallel::ZeroStage::None;
+  const double bucket_mb = f64("parallel.bucket_mb");
+  PLINTH_CHECK(bucket_mb > 0, Config, "parallel.bucket_mb must be positive, got ", bucket_mb);
+  t.bucket_bytes = static_cast<int64_t>(bucket_mb * 1024 * 1024);
+  t.global_batch = i64("train.global_batch");
   t.micro_batch = i64("train.micro_batch");
   t.grad_accum = i64("train.grad_accum");
   t.steps = i64("train.steps");
@@ -131,7 +172,7 @@ RunConfig from_map(const std::map<std::string, std::string>& kv) {
   t.adamw.beta2 = f32("optim.beta2");
   t.adamw.eps = f32("optim.eps");
   t.eval_interval = i64("eval.interval");
-  t.eval_batches = i64("eval.batches");
+  t.eval_windows = i64("eval.windows");
   t.log_interval = i64("log.interval");
   t.out_dir = str("log.out_dir");
   t.metrics_file = str("log.metrics_file");

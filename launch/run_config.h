@@ -11,9 +11,15 @@
 
 namespace plinth::launch {
 
+struct ParallelConfig {
+  int tp = 1, pp = 1, dp = 0;         // dp 0 = world / (tp * pp)
+  double comm_timeout_s = 300;
+};
+
 struct RunConfig {
   model::ModelConfig model;
   train::TrainConfig train;
+  ParallelConfig parallel;
   std::string tie_embeddings;   // "auto" resolves by arch: gpt2 ties, llama does not
   std::map<std::string, std::string> values;   // every key with its final value (text)
   bool help = false;

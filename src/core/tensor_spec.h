@@ -14,6 +14,13 @@ namespace plinth {
 enum class Decay { Yes, No };            // AdamW weight decay applies (matrices) or not (norms, biases)
 enum class InitKind { Normal, Zeros, Ones };
 
+// A range [begin, end) of a flat buffer (a bucket, a ZeRO-1 piece, an optimizer range).
+struct FlatRange {
+  int64_t begin = 0;
+  int64_t end = 0;
+  int64_t size() const { return end - begin; }
+};
+
 struct TensorSpec {
   std::string name;                      // global name, e.g. "layers.3.attn.q.weight"
   std::vector<int64_t> global_shape;     // logical shape of the whole tensor

@@ -15,6 +15,18 @@ Model::Model(const ModelConfig& config, TpShard tp)
   PLINTH_CHECK(tp.size == 1, Config, "this model build runs with tp = 1 only (got tp = ", tp.size, ")");
 }
 
+std::pair<int64_t, int64_t> Model::range_of(const std::string& prefix) const {
+  int64_t begin = -1, end = -1;
+  for (const TensorSpec& s : layout_.specs()) {
+    if (s.name.rfind(prefix, 0) != 0) continue;
+    if (begin < 0) begin = s.offset;
+    PLINTH_ASSERT(end < 0 || s.offset >= end);
+    end = s.offset + s.numel();
+  }
+  PLINTH_CHECK(begin >= 0, Internal, "no tensor starts with '", prefix, "'");
+  return {begin, end};
+}
+
 float model_forward(const Model& m, const float* params, Activations& a, const int32_t* tokens,
                     const int32_t* targets, int64_t B, int64_t T) {
   const ModelConfig& c = m.config();
@@ -56,8 +68,14 @@ float model_forward(const Model& m, const float* params, Activations& a, const i
 }
 
 void model_backward(const Model& m, const float* params, float* grads, Activations& a,
-                    const int32_t* tokens, const int32_t* targets, int64_t B, int64_t T, float dloss) {
+                    const int32_t* tokens, const int32_t* targets, int64_t B, int64_t T, float dloss,
+                    BackwardObserver* observer) {
   const ModelConfig& c = m.config();
+  auto ready = [&](const std::string& prefix) {
+    if (!observer) return;
+    auto [begin, end] = m.range_of(prefix);
+    observer->on_grads_ready(begin, end);
+  };
   const ModelOffsets& o = m.offsets();
   const int64_t N = B * T, C = c.n_embd, Vp = c.padded_vocab(), V = c.vocab_size;
 
@@ -76,11 +94,17 @@ void model_backward(const Model& m, const float* params, float* grads, Activatio
     k::rmsnorm_backward(a.dres.data(), grads + o.final_norm_w, a.dnorm.data(), x, params + o.final_norm_w,
                         a.fnorm_rstd.data(), N, C);
 
-  for (int64_t l = c.n_layer - 1; l >= 0; --l)
+  ready("final_norm.");
+  if (c.tie_embeddings == TieEmbeddings::No) ready("head.");
+
+  for (int64_t l = c.n_layer - 1; l >= 0; --l) {
     block_backward(c, o.blocks[l], params, grads, a.layers[l], a.residual[l].data(), a, B, T);
+    ready("layers." + std::to_string(l) + ".");
+  }
 
   if (c.arch == Arch::Gpt2) k::positional_backward(grads + o.wpe, a.dres.data(), B, T, C, 0);
   k::embedding_backward(grads + o.wte, a.dres.data(), tokens, N, C);
+  ready("embed.");
 }
 
 }  // namespace plinth::model

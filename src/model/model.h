@@ -4,6 +4,8 @@
 // layout(). No autograd: backward calls each block's backward in reverse order.
 #pragma once
 #include <cstdint>
+#include <string>
+#include <utility>
 
 #include "core/tensor_spec.h"
 #include "model/activations.h"
@@ -12,12 +14,25 @@
 
 namespace plinth::model {
 
+// Told, during backward, when the gradients of a contiguous range of the flat buffer are
+// final (a block's tensors after its backward; the embeddings last). Data parallelism uses it
+// to start a bucket's reduction while the rest of backward runs. Ranges are flat-buffer
+// offsets [begin, end); every tensor is reported exactly once per backward.
+class BackwardObserver {
+ public:
+  virtual ~BackwardObserver() = default;
+  virtual void on_grads_ready(int64_t begin, int64_t end) = 0;
+};
+
 class Model {
  public:
   explicit Model(const ModelConfig& config, TpShard tp = {});
   const ModelConfig& config() const { return config_; }
   const ParamLayout& layout() const { return layout_; }
   const ModelOffsets& offsets() const { return offsets_; }
+  // Flat-buffer range [begin, end) holding the tensors whose names start with `prefix`
+  // (they are contiguous by construction of the layout).
+  std::pair<int64_t, int64_t> range_of(const std::string& prefix) const;
 
  private:
   ModelConfig config_;
@@ -33,6 +48,7 @@ float model_forward(const Model& m, const float* params, Activations& a, const i
 // Backward of the last model_forward. Each valid target's loss is weighted by dloss (e.g.
 // 1 / tokens-per-optimizer-step); gradients ACCUMULATE into grads.
 void model_backward(const Model& m, const float* params, float* grads, Activations& a,
-                    const int32_t* tokens, const int32_t* targets, int64_t B, int64_t T, float dloss);
+                    const int32_t* tokens, const int32_t* targets, int64_t B, int64_t T, float dloss,
+                    BackwardObserver* observer = nullptr);
 
 }  // namespace plinth::model

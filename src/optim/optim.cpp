@@ -48,15 +48,32 @@ float lr_at(const LrScheduleConfig& c, int64_t step) {
 }
 
 AdamW::AdamW(const ParamLayout& layout, const AdamWConfig& config, int64_t begin, int64_t end)
-    : layout_(layout), config_(config), begin_(begin), end_(end < 0 ? layout.size() : end) {
-  PLINTH_ASSERT(begin_ >= 0 && begin_ <= end_ && end_ <= layout.size());
-  m_.resize(static_cast<size_t>(end_ - begin_));
-  v_.resize(static_cast<size_t>(end_ - begin_));
+    : AdamW(layout, config, std::vector<FlatRange>{{begin, end < 0 ? layout.size() : end}}) {}
+
+AdamW::AdamW(const ParamLayout& layout, const AdamWConfig& config, std::vector<FlatRange> ranges)
+    : layout_(layout), config_(config), ranges_(std::move(ranges)) {
+  int64_t total = 0, prev_end = 0;
+  for (const FlatRange& r : ranges_) {
+    PLINTH_ASSERT(r.begin >= prev_end && r.begin <= r.end && r.end <= layout.size());
+    prev_end = r.end;
+    total += r.size();
+  }
+  m_.resize(static_cast<size_t>(total));
+  v_.resize(static_cast<size_t>(total));
 }
 
 void AdamW::step(float* params, const float* grads, float lr, float grad_scale, int64_t step) {
+  int64_t state_base = 0;   // where the current range's moments start
+  for (const FlatRange& r : ranges_) {
+    step_range(params, grads, lr, grad_scale, step, r, state_base);
+    state_base += r.size();
+  }
+}
+
+void AdamW::step_range(float* params, const float* grads, float lr, float grad_scale, int64_t step,
+                       const FlatRange& r, int64_t state_base) {
   for (const TensorSpec& s : layout_.specs()) {
-    const int64_t lo = std::max(begin_, s.offset), hi = std::min(end_, s.offset + s.numel());
+    const int64_t lo = std::max(r.begin, s.offset), hi = std::min(r.end, s.offset + s.numel());
     if (lo >= hi) continue;
     kernels::AdamWArgs args{.lr = lr,
                             .beta1 = config_.beta1,
@@ -65,8 +82,8 @@ void AdamW::step(float* params, const float* grads, float lr, float grad_scale, 
                             .weight_decay = s.decay == Decay::Yes ? config_.weight_decay : 0.0f,
                             .step = step,
                             .grad_scale = grad_scale};
-    kernels::adamw_update(params + lo, grads + lo, m_.data() + (lo - begin_), v_.data() + (lo - begin_),
-                          hi - lo, args);
+    const int64_t st = state_base + (lo - r.begin);
+    kernels::adamw_update(params + lo, grads + lo, m_.data() + st, v_.data() + st, hi - lo, args);
   }
 }
 
@@ -77,6 +94,12 @@ double grad_sum_squares(const ParamLayout& layout, const float* grads, int64_t b
     const int64_t lo = std::max(begin, s.offset), hi = std::min(end, s.offset + s.numel());
     if (lo < hi) sum += kernels::sum_squares(grads + lo, hi - lo);
   }
+  return sum;
+}
+
+double grad_sum_squares(const ParamLayout& layout, const float* grads, const std::vector<FlatRange>& ranges) {
+  double sum = 0.0;
+  for (const FlatRange& r : ranges) sum += grad_sum_squares(layout, grads, r.begin, r.end);
   return sum;
 }
 

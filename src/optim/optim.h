@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/aligned_buffer.h"
 #include "core/tensor_spec.h"
@@ -38,26 +39,32 @@ class AdamW {
  public:
   // Optimizer state for the flat-buffer elements [begin, end); end < 0 means layout.size().
   AdamW(const ParamLayout& layout, const AdamWConfig& config, int64_t begin = 0, int64_t end = -1);
+  // Optimizer state for several disjoint, ascending ranges (a ZeRO-1 shard made of one piece
+  // of every gradient bucket). The moments of the ranges are stored back to back.
+  AdamW(const ParamLayout& layout, const AdamWConfig& config, std::vector<FlatRange> ranges);
 
   // One update. step is the 1-based number of this update (bias correction). grads are
   // multiplied by grad_scale first (clipping).
   void step(float* params, const float* grads, float lr, float grad_scale, int64_t step);
 
-  int64_t begin() const { return begin_; }
-  int64_t end() const { return end_; }
-  AlignedBuffer<float>& exp_avg() { return m_; }        // (end - begin) floats
+  const std::vector<FlatRange>& ranges() const { return ranges_; }
+  AlignedBuffer<float>& exp_avg() { return m_; }        // sum of range sizes floats
   AlignedBuffer<float>& exp_avg_sq() { return v_; }
   int64_t state_bytes() const { return static_cast<int64_t>((m_.size() + v_.size()) * sizeof(float)); }
 
  private:
+  void step_range(float* params, const float* grads, float lr, float grad_scale, int64_t step,
+                  const FlatRange& r, int64_t state_base);
+
   const ParamLayout& layout_;
   AdamWConfig config_;
-  int64_t begin_, end_;
+  std::vector<FlatRange> ranges_;
   AlignedBuffer<float> m_, v_;
 };
 
 // Sum of squares of grads over the tensors of `layout` inside [begin, end) (padding skipped).
 double grad_sum_squares(const ParamLayout& layout, const float* grads, int64_t begin = 0, int64_t end = -1);
+double grad_sum_squares(const ParamLayout& layout, const float* grads, const std::vector<FlatRange>& ranges);
 
 // Scale that brings a gradient of global norm `norm` to at most `max_norm` (0 = no clipping).
 float clip_scale(double norm, float max_norm);

@@ -32,7 +32,8 @@ void MetricsWriter::write(const StepMetrics& m) {
        << ", \"val_loss\": " << (m.val_loss ? num(*m.val_loss) : "null") << ", \"lr\": " << num(m.lr)
        << ", \"grad_norm\": " << num(m.grad_norm) << ", \"tokens_per_s\": " << num(m.tokens_per_s)
        << ", \"model_flops_per_s\": " << num(m.flops_per_s) << ", \"mfu\": " << num(m.mfu)
-       << ", \"rss_bytes\": " << m.rss_bytes << ", \"elapsed_s\": " << num(m.elapsed_s) << "}\n";
+       << ", \"rss_bytes\": " << m.rss_bytes << ", \"elapsed_s\": " << num(m.elapsed_s)
+       << ", \"comm_exposed_s\": " << num(m.comm_exposed_s) << "}\n";
   out_.flush();
   PLINTH_CHECK(out_.good(), Io, "writing metrics file ", path_, " failed");
 }

@@ -18,6 +18,7 @@ struct StepMetrics {
   double mfu = 0;                 // flops_per_s / peak
   int64_t rss_bytes = 0;          // resident memory of this process
   double elapsed_s = 0;
+  double comm_exposed_s = 0;      // gradient-reduction wait not hidden behind backward, this window
 };
 
 class MetricsWriter {

@@ -5,8 +5,22 @@
 
 namespace plinth::train {
 
+void train_config_resolve_batch(TrainConfig& t, int dp) {
+  const int64_t per_step = t.micro_batch * dp;
+  if (t.global_batch == 0) {
+    t.global_batch = t.micro_batch * t.grad_accum * dp;
+    return;
+  }
+  PLINTH_CHECK(t.global_batch % per_step == 0, Config, "train.global_batch (", t.global_batch,
+               ") is not divisible by train.micro_batch (", t.micro_batch, ") x dp (", dp, ") = ", per_step);
+  t.grad_accum = t.global_batch / per_step;
+}
+
 void train_config_validate(const TrainConfig& t) {
-  PLINTH_CHECK(!t.corpus.empty(), Config, "data.corpus is not set (path of an HDF5 corpus from `plinth prepare`)");
+  PLINTH_CHECK(!t.data.corpora.empty(), Config, "data.corpus is not set (path of an HDF5 corpus from `plinth prepare`)");
+  if (!t.data.weights.empty()) blend_weights_normalise(t.data.weights, t.data.corpora.size());
+  PLINTH_CHECK(t.bucket_bytes > 0, Config, "parallel.bucket_mb must be positive");
+  PLINTH_CHECK(t.global_batch >= 0, Config, "train.global_batch must be >= 0, got ", t.global_batch);
   PLINTH_CHECK(t.micro_batch > 0, Config, "train.micro_batch must be positive, got ", t.micro_batch);
   PLINTH_CHECK(t.grad_accum > 0, Config, "train.grad_accum must be positive, got ", t.grad_accum);
   PLINTH_CHECK(t.steps > 0, Config, "train.steps must be positive, got ", t.steps);
@@ -24,7 +38,7 @@ void train_config_validate(const TrainConfig& t) {
   PLINTH_CHECK(t.adamw.eps > 0, Config, "optim.eps must be positive, got ", t.adamw.eps);
   PLINTH_CHECK(t.adamw.weight_decay >= 0, Config, "optim.weight_decay must be >= 0, got ", t.adamw.weight_decay);
   PLINTH_CHECK(t.eval_interval >= 0, Config, "eval.interval must be >= 0, got ", t.eval_interval);
-  PLINTH_CHECK(t.eval_batches > 0, Config, "eval.batches must be positive, got ", t.eval_batches);
+  PLINTH_CHECK(t.eval_windows > 0, Config, "eval.windows must be positive, got ", t.eval_windows);
   PLINTH_CHECK(t.log_interval > 0, Config, "log.interval must be positive, got ", t.log_interval);
   PLINTH_CHECK(t.peak_gflops >= 0, Config, "log.peak_gflops must be >= 0, got ", t.peak_gflops);
   PLINTH_CHECK(t.ckpt_interval >= 0, Config, "checkpoint.interval must be >= 0, got ", t.ckpt_interval);

@@ -5,17 +5,24 @@
 #include <string>
 
 #include "optim/optim.h"
+#include "parallel/data_parallel.h"
+#include "train/data_coordinator.h"
 
 namespace plinth::train {
 
 enum class ResumeKind { None, Auto, Path };
+enum class FinalCheckpoint { Yes, No };   // save when the last step is done (tests turn it off)
 
 struct TrainConfig {
   // [data]
-  std::string corpus;                 // HDF5 token corpus written by `plinth prepare`
+  DataConfig data;                    // corpora, blending weights, access mode
+  // [parallel] (the grid itself is built in launch/)
+  parallel::ZeroStage zero = parallel::ZeroStage::None;
+  int64_t bucket_bytes = 25 << 20;    // gradient bucket size for the data-parallel reduction
   // [train]
-  int64_t micro_batch = 16;           // sequences per forward/backward
-  int64_t grad_accum = 1;             // micro-batches per optimizer step
+  int64_t micro_batch = 16;           // sequences per forward/backward on one rank
+  int64_t grad_accum = 1;             // micro-batches per optimizer step on one rank
+  int64_t global_batch = 0;           // sequences per optimizer step; 0 = micro_batch * grad_accum * dp
   int64_t steps = 200;                // optimizer steps in total
   uint64_t seed = 1337;               // init and data order
   int threads = 0;                    // 0 = all cores
@@ -25,7 +32,7 @@ struct TrainConfig {
   optim::AdamWConfig adamw;
   // [eval]
   int64_t eval_interval = 50;         // steps between validation runs (0 = only at the end)
-  int64_t eval_batches = 4;           // micro-batches of held-out windows per validation
+  int64_t eval_windows = 64;          // held-out sequences per validation (same on every layout)
   // [log]
   int64_t log_interval = 10;
   std::string out_dir = "runs/default";   // metrics.jsonl and checkpoints go here by default
@@ -35,6 +42,7 @@ struct TrainConfig {
   std::string ckpt_dir;               // default <out_dir>/checkpoints
   int64_t ckpt_interval = 0;          // steps between saves (0 = only at the end)
   int ckpt_keep = 3;
+  FinalCheckpoint final_checkpoint = FinalCheckpoint::Yes;
   ResumeKind resume = ResumeKind::None;
   std::string resume_path;
   // [sample]
@@ -43,6 +51,10 @@ struct TrainConfig {
   float sample_temperature = 0.8f;
   int64_t sample_top_k = 40;
 };
+
+// global_batch = micro_batch x grad_accum x dp: when train.global_batch is set, grad_accum is
+// derived from it (error naming the keys when it does not divide); otherwise global_batch is.
+void train_config_resolve_batch(TrainConfig& t, int dp);
 
 // Throws plinth::Error(Config) naming the key (e.g. "optim.lr must be positive, got -1").
 void train_config_validate(const TrainConfig& t);

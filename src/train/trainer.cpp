@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "io/checkpoint.h"
+#include "io/tokenizer.h"
 #include "kernels/kernels.h"
 #include "train/generate.h"
 
@@ -17,6 +18,16 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Hands the model's "these gradients are final" reports to the data-parallel reduction.
+class GradSyncObserver final : public model::BackwardObserver {
+ public:
+  explicit GradSyncObserver(parallel::GradSync& s) : sync_(s) {}
+  void on_grads_ready(int64_t begin, int64_t end) override { sync_.on_grads_ready(begin, end); }
+
+ private:
+  parallel::GradSync& sync_;
+};
 
 TrainConfig with_defaults(TrainConfig t) {
   if (t.metrics_file.empty()) t.metrics_file = t.out_dir + "/metrics.jsonl";
@@ -45,34 +56,43 @@ double measure_sgemm_flops(double seconds) {
   return 2.0 * static_cast<double>(n * n * n) / best;
 }
 
-Trainer::Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::string config_ini)
+Trainer::Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::string config_ini, comm::Communicator& dp)
     : mc_(mc),
       tc_(with_defaults(tc)),
       config_ini_(std::move(config_ini)),
-      corpus_(io::Corpus::open(tc.corpus)),
-      data_(corpus_, mc.seq_len, mc.vocab_size, tc.seed),
+      dp_(dp),
+      data_(tc.data, dp, mc.seq_len, mc.vocab_size, tc.seed),
       model_(mc),
       params_(static_cast<size_t>(model_.layout().size())),
       grads_(static_cast<size_t>(model_.layout().size())),
-      adamw_(model_.layout(), tc_.adamw),
+      grad_sync_(model_.layout(), dp, tc.bucket_bytes, tc.zero),
+      adamw_(model_.layout(), tc_.adamw, grad_sync_.owned_ranges()),
       acts_(model::activations_allocate(mc, tc.micro_batch, mc.seq_len)) {
-  tokenizer_ = corpus_.load_tokenizer();
+  PLINTH_CHECK(tc_.global_batch == tc_.micro_batch * tc_.grad_accum * dp.size(), Internal,
+               "train batch not resolved for dp = ", dp.size());
   tokens_.resize(static_cast<size_t>(tc_.micro_batch * mc_.seq_len));
   targets_.resize(tokens_.size());
   model::model_init_params(model_.layout(), params_.data(), tc_.seed);
   const auto counts = model::model_param_counts(mc_);
+  const int64_t mib = 1 << 20;
   log_info(str_cat("model: ", model::model_signature(mc_)));
-  log_info(str_cat("parameters: ", counts.total, " (", counts.non_embedding(), " without embeddings); ",
-                   "params+grads+adam ", (4 * model_.layout().size() * 4) >> 20, " MiB, activations ",
-                   acts_.bytes() >> 20, " MiB"));
-  log_info(str_cat("corpus ", corpus_.path(), ": ", data_.train_tokens(), " train / ", data_.val_tokens(),
-                   " val tokens, tokenizer ", io::tokenizer_kind_name(corpus_.info().tokenizer), " (vocab ", corpus_.info().vocab_size, ")"));
+  log_info(str_cat("parameters: ", counts.total, " (", counts.non_embedding(), " without embeddings); per rank: ",
+                   "params ", model_.layout().size() * 4 / mib, " MiB, grads ", model_.layout().size() * 4 / mib,
+                   " MiB, optimizer state ", adamw_.state_bytes() / mib, " MiB",
+                   tc_.zero == parallel::ZeroStage::One ? " (ZeRO-1 shard)" : "", ", activations ",
+                   acts_.bytes() / mib, " MiB"));
+  for (const auto& c : data_.corpora())
+    log_info(str_cat("corpus ", c.path, ": ", c.train_tokens, " train / ", c.val_tokens, " val tokens, weight ",
+                     c.weight));
+  log_info(str_cat("batch: global ", tc_.global_batch, " sequences = micro_batch ", tc_.micro_batch, " x grad_accum ",
+                   tc_.grad_accum, " x dp ", dp.size(), "; gradient buckets: ", grad_sync_.buckets().size(),
+                   tc_.zero == parallel::ZeroStage::One ? " (reduce-scatter + all-gather)" : " (all-reduce)"));
   if (tc_.peak_gflops > 0) {
     peak_flops_ = tc_.peak_gflops * 1e9;
-    log_info(str_cat("MFU reference: stated peak ", tc_.peak_gflops, " GFLOP/s (log.peak_gflops)"));
+    log_info(str_cat("MFU reference: stated peak ", tc_.peak_gflops, " GFLOP/s per rank (log.peak_gflops)"));
   } else {
     peak_flops_ = measure_sgemm_flops(0.5);
-    log_info(str_cat("MFU reference: measured SGEMM rate ", peak_flops_ / 1e9, " GFLOP/s at ",
+    log_info(str_cat("MFU reference: measured SGEMM rate ", peak_flops_ / 1e9, " GFLOP/s per rank at ",
                      kernels::num_threads(), " threads (set log.peak_gflops to state one)"));
   }
   if (tc_.resume != ResumeKind::None) resume();
@@ -93,9 +113,14 @@ void Trainer::resume() {
   const std::string sig = model::model_signature(mc_);
   PLINTH_CHECK(meta.model_signature == sig, Input, "checkpoint ", dir, " was saved for model '",
                meta.model_signature, "' but the configuration gives '", sig, "'");
-  io::checkpoint_load(dir, {{"model", &model_.layout(), params_.data()},
-                            {"optim/exp_avg", &model_.layout(), adamw_.exp_avg().data()},
-                            {"optim/exp_avg_sq", &model_.layout(), adamw_.exp_avg_sq().data()}});
+  // Every rank reads the full logical tensors; a ZeRO-1 rank keeps its pieces of the moments.
+  const ParamLayout& layout = model_.layout();
+  AlignedBuffer<float> m(static_cast<size_t>(layout.size())), v(static_cast<size_t>(layout.size()));
+  io::checkpoint_load(dir, {{"model", &layout, params_.data()},
+                            {"optim/exp_avg", &layout, m.data()},
+                            {"optim/exp_avg_sq", &layout, v.data()}});
+  grad_sync_.scatter_owned(m.data(), adamw_.exp_avg().data());
+  grad_sync_.scatter_owned(v.data(), adamw_.exp_avg_sq().data());
   step_ = meta.step;
   PLINTH_CHECK(step_ <= tc_.steps, Config, "checkpoint ", dir, " is at step ", step_,
                ", beyond train.steps (", tc_.steps, ")");
@@ -104,76 +129,112 @@ void Trainer::resume() {
 
 std::string Trainer::save_checkpoint(int64_t step) {
   auto t0 = Clock::now();
-  io::CheckpointMeta meta;
-  meta.step = step;
-  meta.config_ini = config_ini_;
-  meta.model_signature = model::model_signature(mc_);
-  meta.tokenizer_kind = io::tokenizer_kind_name(corpus_.info().tokenizer);
-  meta.tokenizer_model = corpus_.tokenizer_model();
-  meta.counters["data.consumed_samples"] = step * tc_.micro_batch * tc_.grad_accum;
-  meta.counters["data.seed"] = static_cast<int64_t>(tc_.seed);
-  std::string dir = io::checkpoint_save(
-      tc_.ckpt_dir, meta,
-      {{"model", &model_.layout(), params_.data()},
-       {"optim/exp_avg", &model_.layout(), adamw_.exp_avg().data()},
-       {"optim/exp_avg_sq", &model_.layout(), adamw_.exp_avg_sq().data()}},
-      tc_.ckpt_keep);
-  log_info(str_cat("saved checkpoint ", dir, " (step ", step, ") in ", format_duration(seconds_since(t0))));
+  const ParamLayout& layout = model_.layout();
+  // Collective: every rank contributes its optimizer pieces; data-parallel rank 0 writes.
+  AlignedBuffer<float> m(static_cast<size_t>(layout.size())), v(static_cast<size_t>(layout.size()));
+  grad_sync_.gather_owned(adamw_.exp_avg().data(), m.data());
+  grad_sync_.gather_owned(adamw_.exp_avg_sq().data(), v.data());
+  std::string dir;
+  std::string error;
+  if (dp_.rank() == 0) {
+    try {
+      io::CheckpointMeta meta;
+      meta.step = step;
+      meta.config_ini = config_ini_;
+      meta.model_signature = model::model_signature(mc_);
+      meta.tokenizer_kind = data_.tokenizer_kind();
+      meta.tokenizer_model = data_.tokenizer_model();
+      const auto consumed = data_.consumed_per_corpus(step * tc_.global_batch);
+      meta.counters["data.consumed_samples"] = step * tc_.global_batch;
+      for (size_t c = 0; c < consumed.size(); ++c)
+        meta.counters["data.consumed_samples." + std::to_string(c)] = consumed[c];
+      meta.counters["data.seed"] = static_cast<int64_t>(tc_.seed);
+      meta.counters["parallel.dp"] = dp_.size();
+      dir = io::checkpoint_save(tc_.ckpt_dir, meta,
+                                {{"model", &layout, params_.data()},
+                                 {"optim/exp_avg", &layout, m.data()},
+                                 {"optim/exp_avg_sq", &layout, v.data()}},
+                                tc_.ckpt_keep);
+    } catch (const Error& e) {
+      error = e.what();
+    }
+  }
+  // Safe order: every rank reaches this broadcast after the same step's save.
+  int32_t failed = error.empty() ? 0 : 1;
+  dp_.broadcast(&failed, 1, comm::DType::I32, 0);
+  PLINTH_CHECK(!failed, Io, dp_.rank() == 0 ? error : std::string("checkpoint save failed on data-parallel rank 0"));
+  log_info(str_cat("saved checkpoint ", dir.empty() ? tc_.ckpt_dir : dir, " (step ", step, ") in ",
+                   format_duration(seconds_since(t0))));
   return dir;
 }
 
-float Trainer::train_step(int64_t step, double* grad_norm, float* lr) {
-  const int64_t B = tc_.micro_batch, T = mc_.seq_len;
-  const int64_t global_batch = B * tc_.grad_accum;
-  const float dloss = 1.0f / static_cast<float>(global_batch * T);
+float Trainer::train_step(int64_t step, double* grad_norm, float* lr, double* exposed_s) {
+  const int64_t B = tc_.micro_batch, T = mc_.seq_len, dp = dp_.size();
+  const float dloss = 1.0f / static_cast<float>(tc_.global_batch * T);
+  GradSyncObserver observer(grad_sync_);
   grads_.zero();
   double loss_sum = 0.0;
   for (int64_t micro = 0; micro < tc_.grad_accum; ++micro) {
-    data_.train_batch(step * global_batch + micro * B, B, tokens_.data(), targets_.data());
+    const bool last = micro + 1 == tc_.grad_accum;
+    data_.train_batch(step * tc_.global_batch + micro * B * dp, B, tokens_.data(), targets_.data());
     loss_sum += model::model_forward(model_, params_.data(), acts_, tokens_.data(), targets_.data(), B, T);
-    model::model_backward(model_, params_.data(), grads_.data(), acts_, tokens_.data(), targets_.data(), B,
-                          T, dloss);
+    if (last) grad_sync_.begin_step(grads_.data());
+    model::model_backward(model_, params_.data(), grads_.data(), acts_, tokens_.data(), targets_.data(), B, T,
+                          dloss, last ? &observer : nullptr);
   }
-  const float loss = static_cast<float>(loss_sum / static_cast<double>(tc_.grad_accum));
+  *exposed_s = grad_sync_.finish();
+  // mean loss over every rank's micro-batches (all hold the same number of tokens)
+  double loss = loss_sum / static_cast<double>(tc_.grad_accum);
+  dp_.all_reduce(&loss, 1, comm::DType::F64, comm::ReduceOp::Sum);
+  loss /= static_cast<double>(dp);
   PLINTH_CHECK(std::isfinite(loss), Internal, "training loss is not finite at step ", step + 1,
                " (lower optim.lr or enable train.grad_clip)");
-  *grad_norm = std::sqrt(optim::grad_sum_squares(model_.layout(), grads_.data()));
+  // global gradient norm: every element counted once (ZeRO-1: each rank its own pieces)
+  double sumsq = optim::grad_sum_squares(model_.layout(), grads_.data(), grad_sync_.owned_ranges());
+  if (tc_.zero == parallel::ZeroStage::One) dp_.all_reduce(&sumsq, 1, comm::DType::F64, comm::ReduceOp::Sum);
+  *grad_norm = std::sqrt(sumsq);
   *lr = optim::lr_at(tc_.schedule, step);
   adamw_.step(params_.data(), grads_.data(), *lr, optim::clip_scale(*grad_norm, tc_.grad_clip), step + 1);
-  return loss;
+  grad_sync_.gather_params(params_.data());
+  return static_cast<float>(loss);
 }
 
 float Trainer::evaluate() {
-  const int64_t B = tc_.micro_batch, T = mc_.seq_len;
-  const int64_t n_windows = tc_.eval_batches * B;
-  double sum = 0.0;
-  for (int64_t b = 0; b < tc_.eval_batches; ++b) {
-    data_.val_batch(b * B, B, n_windows, tokens_.data(), targets_.data());
-    sum += model::model_forward(model_, params_.data(), acts_, tokens_.data(), targets_.data(), B, T);
+  const int64_t B = tc_.micro_batch, T = mc_.seq_len, dp = dp_.size();
+  const int64_t n_windows = tc_.eval_windows;   // fixed, whatever the layout
+  double sum = 0.0;   // sum over this rank's windows of each window's mean loss
+  for (int64_t first = 0; first < n_windows; first += B * dp) {
+    const int64_t count = data_.val_batch(first, B, n_windows, tokens_.data(), targets_.data());
+    if (count > 0)
+      sum += static_cast<double>(count) *
+             model::model_forward(model_, params_.data(), acts_, tokens_.data(), targets_.data(), count, T);
   }
-  return static_cast<float>(sum / static_cast<double>(tc_.eval_batches));
+  dp_.all_reduce(&sum, 1, comm::DType::F64, comm::ReduceOp::Sum);
+  return static_cast<float>(sum / static_cast<double>(n_windows));
 }
 
 TrainResult Trainer::run() {
   TrainResult result;
   result.first_step = step_;
-  MetricsWriter metrics(tc_.metrics_file);
-  const int64_t tokens_per_step = tc_.micro_batch * tc_.grad_accum * mc_.seq_len;
+  const bool leader = dp_.rank() == 0;
+  MetricsWriter metrics(leader ? tc_.metrics_file : std::string());
+  const int64_t tokens_per_step = tc_.global_batch * mc_.seq_len;
   const double flops_per_token = model::model_flops_per_token(mc_, mc_.seq_len);
-  log_info(str_cat("training steps ", step_ + 1, "..", tc_.steps, ": ", tokens_per_step,
-                   " tokens/step (micro_batch ", tc_.micro_batch, " x grad_accum ", tc_.grad_accum, " x seq_len ",
-                   mc_.seq_len, "), metrics -> ", metrics.path()));
+  log_info(str_cat("training steps ", step_ + 1, "..", tc_.steps, ": ", tokens_per_step, " tokens/step",
+                   leader ? ", metrics -> " + metrics.path() : std::string()));
   auto t_start = Clock::now();
   auto t_window = t_start;
   int64_t window_steps = 0;
-  double train_seconds = 0.0;
+  double train_seconds = 0.0, exposed_total = 0.0, exposed_window = 0.0;
   while (step_ < tc_.steps) {
     auto t0 = Clock::now();
-    double grad_norm = 0;
+    double grad_norm = 0, exposed = 0;
     float lr = 0;
-    const float loss = train_step(step_, &grad_norm, &lr);
+    const float loss = train_step(step_, &grad_norm, &lr, &exposed);
     ++step_;
     train_seconds += seconds_since(t0);
+    exposed_total += exposed;
+    exposed_window += exposed;
     ++window_steps;
     result.losses.push_back(loss);
 
@@ -191,28 +252,35 @@ TrainResult Trainer::run() {
       const double dt = seconds_since(t_window);
       m.tokens_per_s = static_cast<double>(window_steps * tokens_per_step) / dt;
       m.flops_per_s = m.tokens_per_s * flops_per_token;
-      m.mfu = peak_flops_ > 0 ? m.flops_per_s / peak_flops_ : 0.0;
+      m.mfu = peak_flops_ > 0 ? m.flops_per_s / (peak_flops_ * static_cast<double>(dp_.size())) : 0.0;
       m.rss_bytes = process_rss_bytes();
       m.elapsed_s = seconds_since(t_start);
+      m.comm_exposed_s = exposed_window;
       const double eta = train_seconds / static_cast<double>(step_ - result.first_step) *
                          static_cast<double>(tc_.steps - step_);
-      log_info(progress_line(m, tc_.steps, eta));
-      metrics.write(m);
+      if (leader) {
+        log_info(progress_line(m, tc_.steps, eta));
+        metrics.write(m);
+      }
       t_window = Clock::now();
       window_steps = 0;
+      exposed_window = 0.0;
     }
-    if ((tc_.ckpt_interval > 0 && step_ % tc_.ckpt_interval == 0) || last)
+    if ((tc_.ckpt_interval > 0 && step_ % tc_.ckpt_interval == 0) ||
+        (last && tc_.final_checkpoint == FinalCheckpoint::Yes))
       result.last_checkpoint = save_checkpoint(step_);
   }
   result.last_step = step_;
-  if (train_seconds > 0)
+  if (train_seconds > 0) {
     result.tokens_per_s = static_cast<double>((step_ - result.first_step) * tokens_per_step) / train_seconds;
-  if (tc_.sample_tokens > 0) {
+    result.comm_exposed_fraction = exposed_total / train_seconds;
+  }
+  if (tc_.sample_tokens > 0 && leader && data_.tokenizer()) {
     GenerateOptions g{.max_new_tokens = tc_.sample_tokens, .temperature = tc_.sample_temperature,
                       .top_k = tc_.sample_top_k, .seed = tc_.seed, .stop_token = -1};
-    auto prompt = tokenizer_->encode(tc_.sample_prompt);
+    auto prompt = data_.tokenizer()->encode(tc_.sample_prompt);
     auto out = generate_tokens(model_, params_.data(), prompt, g);
-    result.sample = tc_.sample_prompt + tokenizer_->decode(out);
+    result.sample = tc_.sample_prompt + data_.tokenizer()->decode(out);
   }
   return result;
 }

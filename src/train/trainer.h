@@ -1,6 +1,7 @@
-// trainer.h -- the single-process training loop: micro-batches -> gradients -> clip -> AdamW ->
-// metrics -> validation -> checkpoint. Later issues put data-parallel gradient sync, tensor and
-// pipeline parallelism around the same step without changing its order.
+// trainer.h -- the training loop over the data-parallel group: micro-batches -> gradients
+// (bucketed reduction overlapping backward) -> global-norm clip -> AdamW on this rank's range
+// (ZeRO-1: its shard, then an all-gather) -> metrics -> validation -> checkpoint.
+// With a data group of one rank this is the single-process reference path.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -8,11 +9,11 @@
 #include <vector>
 
 #include "core/aligned_buffer.h"
-#include "io/corpus.h"
-#include "io/tokenizer.h"
 #include "model/model.h"
 #include "optim/optim.h"
-#include "train/data_loader.h"
+#include "parallel/comm/communicator.h"
+#include "parallel/data_parallel.h"
+#include "train/data_coordinator.h"
 #include "train/metrics.h"
 #include "train/train_config.h"
 
@@ -21,37 +22,39 @@ namespace plinth::train {
 struct TrainResult {
   int64_t first_step = 0;             // 0, or the step resumed from
   int64_t last_step = 0;
-  std::vector<float> losses;          // training loss of each step run here (index = step - first_step - 1)
+  std::vector<float> losses;          // training loss of each step run here (global mean over ranks)
   std::vector<std::pair<int64_t, float>> val_losses;   // (step, val loss)
-  double tokens_per_s = 0;
+  double tokens_per_s = 0;            // whole job
+  double comm_exposed_fraction = 0;   // share of step time spent waiting for gradient reduction
   std::string last_checkpoint;
-  std::string sample;                 // decoded text sample, if sample.tokens > 0
+  std::string sample;                 // decoded text sample (rank 0), if sample.tokens > 0
 };
 
 class Trainer {
  public:
-  // config_ini: the resolved configuration text, stored in checkpoints.
-  Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::string config_ini);
+  // dp: the data-parallel group (a world-size-1 communicator for one process). tc must have
+  // its batch resolved (train_config_resolve_batch). config_ini is stored in checkpoints.
+  Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::string config_ini, comm::Communicator& dp);
   TrainResult run();
 
-  // Mean loss over the held-out windows (eval.batches micro-batches).
-  float evaluate();
+  float evaluate();                   // collective: mean loss over the held-out windows
   const float* params() const { return params_.data(); }
   const model::Model& model() const { return model_; }
+  int64_t optimizer_state_bytes() const { return adamw_.state_bytes(); }
 
  private:
-  float train_step(int64_t step, double* grad_norm, float* lr);
+  float train_step(int64_t step, double* grad_norm, float* lr, double* exposed_s);
   std::string save_checkpoint(int64_t step);
   void resume();
 
   model::ModelConfig mc_;
   TrainConfig tc_;
   std::string config_ini_;
-  io::Corpus corpus_;
-  DataLoader data_;                   // validates the corpus before anything large is allocated
-  std::unique_ptr<io::Tokenizer> tokenizer_;
+  comm::Communicator& dp_;
+  DataCoordinator data_;              // first: checks the corpora before anything large is allocated
   model::Model model_;
   AlignedBuffer<float> params_, grads_;
+  parallel::GradSync grad_sync_;
   optim::AdamW adamw_;
   model::Activations acts_;
   std::vector<int32_t> tokens_, targets_;

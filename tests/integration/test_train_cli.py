@@ -95,7 +95,7 @@ class TrainEndToEnd(unittest.TestCase):
                   f"--data.corpus={bpe}")
         m = cli.metrics(os.path.join(d, "metrics.jsonl"))
         self.assertLess(m[-1]["loss"], m[0]["loss"])
-        self.assertIn("vocab 400", p.stdout)
+        self.assertIn("vocab_size=400", p.stdout)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/aligned_buffer.h"
+#include "core/error.h"
 #include "core/rng.h"
 #include "kernels/kernels.h"
 #include "model/model.h"

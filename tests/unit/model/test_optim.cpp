@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/aligned_buffer.h"
+#include "core/error.h"
 #include "optim/optim.h"
 
 using namespace plinth;
