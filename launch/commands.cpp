@@ -2,6 +2,7 @@
 #include "launch/commands.h"
 
 #include <boost/program_options.hpp>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <memory>
@@ -162,8 +163,21 @@ int command_train(const std::vector<std::string>& args) {
   try {
     train::train_config_validate(rc.train);
     if (rc.model.vocab_size == 0) {
-      // Size the vocabulary from the first corpus (checked again by the corpus coordinator).
-      rc.model.vocab_size = io::Corpus::open(rc.train.data.corpora.at(0)).info().vocab_size;
+      // Size the vocabulary from the first corpus: rank 0 reads it and tells everyone (the
+      // corpus coordinator checks every corpus on every rank again). Safe order: every rank
+      // reaches this broadcast right after parsing the same configuration.
+      int64_t vocab = -1;
+      std::string error;
+      if (world->rank() == 0) {
+        try {
+          vocab = io::Corpus::open(rc.train.data.corpora.at(0)).info().vocab_size;
+        } catch (const Error& e) {
+          error = e.what();
+        }
+      }
+      world->broadcast(&vocab, 1, comm::DType::I64, 0);
+      PLINTH_CHECK(vocab > 0, Input, world->rank() == 0 ? error : "rank 0 could not read the corpus vocabulary");
+      rc.model.vocab_size = vocab;
       rc.values["model.vocab_size"] = std::to_string(rc.model.vocab_size);
     }
     model::model_config_validate(rc.model);
@@ -175,6 +189,9 @@ int command_train(const std::vector<std::string>& args) {
   } catch (const Error& e) {
     if (world->size() == 1) throw;
     log_error(str_cat(error_kind_name(e.kind()), ": ", e.what(), " [", e.where(), "]"));
+    // Errors found by agreement reach every rank together: a short grace lets each of them
+    // print its own message before the first abort tears the job down.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
     mpi.abort_all(e.kind() == ErrorKind::Config || e.kind() == ErrorKind::Input ? 2 : 1);
   } catch (const std::exception& e) {
     if (world->size() == 1) throw;

@@ -1,0 +1,148 @@
+"""test_mpi_cli.py -- plinth train under mpirun: multi-rank losses equal the single-process
+run; bad parallel input fails on every rank before training, with a message naming the key,
+file or rank, and without hanging; a rank killed mid-training ends the whole job quickly."""
+import os
+import signal
+import subprocess
+import time
+import unittest
+
+import plinth_cli as cli
+
+OPTS = cli.parse_args()
+PLINTH = OPTS["plinth"]
+WORK = OPTS["workdir"]
+SRC = OPTS["source"]
+TINY = os.path.join(SRC, "configs", "tiny.ini")
+MPIRUN = os.environ.get("PLINTH_MPIRUN", "mpirun")
+
+
+def mpi_env():
+    env = dict(os.environ)
+    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMPI_MCA_rmaps_base_oversubscribe="1", OMP_NUM_THREADS="1")
+    return env
+
+
+def mpirun(n, *args, timeout=120):
+    t0 = time.time()
+    p = subprocess.run([MPIRUN, "-n", str(n), PLINTH, *map(str, args)], capture_output=True, text=True,
+                       env=mpi_env(), timeout=timeout)
+    return p, time.time() - t0
+
+
+def setUpModule():
+    global BYTE, BPE
+    cli.fresh_dir(WORK)
+    BYTE = cli.prepare_small_corpus(PLINTH, os.path.join(WORK, "byte.h5"))
+    BPE = cli.prepare_small_corpus(PLINTH, os.path.join(WORK, "bpe.h5"),
+                                   extra=("--tokenizer", "sentencepiece", "--vocab-size", "500"))
+
+
+def common(run_dir, *extra):
+    return ["train", "--config", TINY, f"--data.corpus={BYTE}", f"--log.out_dir={run_dir}", "--sample.tokens=0",
+            "--log.interval=1", "--eval.interval=0", "--parallel.comm_timeout=10", *extra]
+
+
+class MpiTrain(unittest.TestCase):
+    def test_two_and_four_ranks_match_one_process(self):
+        one = os.path.join(WORK, "one")
+        cli.run(PLINTH, *common(one, "--train.micro_batch=4", "--train.global_batch=8"))
+        ref = cli.losses_by_step(os.path.join(one, "metrics.jsonl"))
+        for n, zero in ((2, 0), (2, 1), (4, 1)):
+            d = os.path.join(WORK, f"np{n}_zero{zero}")
+            p, _ = mpirun(n, *common(d, f"--train.micro_batch={8 // n}", "--train.global_batch=8",
+                                     f"--parallel.zero={zero}"))
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            got = cli.losses_by_step(os.path.join(d, "metrics.jsonl"))
+            self.assertEqual(sorted(got), sorted(ref))
+            for step in ref:
+                self.assertLessEqual(abs(got[step] - ref[step]), 1e-5 * abs(ref[step]), f"np{n} zero{zero} step {step}")
+            self.assertIn(f"grid: world {n} = tp 1 x pp 1 x dp {n}", p.stdout)
+
+    def expect_all_fail(self, n, args, *needles):
+        p, elapsed = mpirun(n, *args, timeout=60)
+        out = p.stdout + p.stderr
+        self.assertNotEqual(p.returncode, 0, out)
+        for needle in needles:
+            self.assertIn(needle, out)
+        self.assertNotIn("step    1/", out)      # failed before any training
+        self.assertLess(elapsed, 30, out)
+        return out
+
+    def test_grid_does_not_match_world(self):
+        self.expect_all_fail(2, common(os.path.join(WORK, "bad"), "--parallel.dp=3"),
+                             "parallel.tp (1) x parallel.pp (1) x parallel.dp (3) = 3 does not equal the world size (2)")
+
+    def test_global_batch_not_divisible(self):
+        self.expect_all_fail(2, common(os.path.join(WORK, "bad"), "--train.micro_batch=3", "--train.global_batch=8"),
+                             "train.global_batch (8) is not divisible by train.micro_batch (3) x dp (2) = 6")
+
+    def test_bad_blending_weights(self):
+        two = f"--data.corpus={BYTE},{BYTE}"
+        self.expect_all_fail(2, common(os.path.join(WORK, "bad"), two, "--data.weights=1,-2"), "data.weights")
+        self.expect_all_fail(2, common(os.path.join(WORK, "bad"), two, "--data.weights=0,0"),
+                             "data.weights sum to zero")
+
+    def test_corpora_with_different_vocabularies(self):
+        self.expect_all_fail(2, common(os.path.join(WORK, "bad"), f"--data.corpus={BYTE},{BPE}",
+                                       "--model.vocab_size=512"), "different vocabularies", BPE)
+
+    def test_corpus_missing_on_one_rank(self):
+        missing = os.path.join(WORK, "only-on-rank-0.h5")
+        d = os.path.join(WORK, "bad")
+        args = [MPIRUN, "-n", "1", PLINTH, *common(d), ":", "-n", "1", PLINTH, *common(d, f"--data.corpus={missing}")]
+        t0 = time.time()
+        p = subprocess.run(args, capture_output=True, text=True, env=mpi_env(), timeout=60)
+        out = p.stdout + p.stderr
+        self.assertNotEqual(p.returncode, 0, out)
+        self.assertIn("rank 1", out)
+        self.assertIn(missing, out)
+        self.assertLess(time.time() - t0, 30)
+
+    def test_killed_rank_ends_the_job(self):
+        d = os.path.join(WORK, "fault")
+        args = [MPIRUN, "-n", "2", PLINTH, *common(d, "--train.steps=100000", "--checkpoint.interval=0")]
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=mpi_env())
+        try:
+            out = ""
+            while "step     3/" not in out:
+                line = proc.stdout.readline()
+                self.assertTrue(line, "mpirun ended before training started:\n" + out)
+                out += line
+            victim = rank_pid(proc.pid, 1)
+            self.assertIsNotNone(victim, "no rank-1 process under mpirun")
+            t0 = time.time()
+            os.kill(victim, signal.SIGKILL)
+            rest, _ = proc.communicate(timeout=10 + 20)
+            elapsed = time.time() - t0
+            out += rest
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        self.assertNotEqual(proc.returncode, 0, out)
+        self.assertLess(elapsed, 10 + 10, out)
+        # the lost peer is named: Open MPI's report of rank 1, or our timeout message
+        self.assertTrue(("rank 1" in out and ("signal 9" in out or "Killed" in out)) or "lost or stuck" in out, out)
+
+
+def rank_pid(root, rank):
+    """The pid of the process with OMPI_COMM_WORLD_RANK=rank among root's descendants."""
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+            if f"OMPI_COMM_WORLD_RANK={rank}".encode() in env and pid != root:
+                return pid
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+        except OSError:
+            continue
+    return None
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
