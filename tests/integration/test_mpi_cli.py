@@ -60,6 +60,25 @@ class MpiTrain(unittest.TestCase):
                 self.assertLessEqual(abs(got[step] - ref[step]), 1e-5 * abs(ref[step]), f"np{n} zero{zero} step {step}")
             self.assertIn(f"grid: world {n} = tp 1 x pp 1 x dp {n}", p.stdout)
 
+    def test_checkpoint_resumes_on_another_data_parallel_layout(self):
+        full = os.path.join(WORK, "resume_full")
+        cli.run(PLINTH, *common(full, "--train.micro_batch=4", "--train.global_batch=8", "--train.steps=16"))
+        ref = cli.losses_by_step(os.path.join(full, "metrics.jsonl"))
+        saved = os.path.join(WORK, "resume_saved")
+        p, _ = mpirun(2, *common(saved, "--train.micro_batch=4", "--train.global_batch=8", "--train.steps=16",
+                                 "--checkpoint.interval=8", "--parallel.zero=1"))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        step8 = os.path.join(saved, "checkpoints", "step_00000008")
+        for n, zero in ((1, 0), (4, 0), (4, 1)):
+            d = os.path.join(WORK, f"resumed_np{n}_zero{zero}")
+            p, _ = mpirun(n, *common(d, f"--train.micro_batch={8 // n}", "--train.global_batch=8", "--train.steps=16",
+                                     f"--parallel.zero={zero}", f"--checkpoint.resume={step8}"))
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            got = cli.losses_by_step(os.path.join(d, "metrics.jsonl"))
+            self.assertEqual(sorted(got), list(range(9, 17)))
+            for step in got:
+                self.assertLessEqual(abs(got[step] - ref[step]), 1e-5 * abs(ref[step]), f"np{n} zero{zero} step {step}")
+
     def expect_all_fail(self, n, args, *needles):
         p, elapsed = mpirun(n, *args, timeout=60)
         out = p.stdout + p.stderr
