@@ -112,8 +112,9 @@ int train_on_grid(RunConfig& rc, comm::Communicator& world) {
     shape.dp = world.size() / (shape.tp * shape.pp);
   }
   parallel::grid_validate(shape, world.size());
-  PLINTH_CHECK(shape.tp == 1 && shape.pp == 1, Config, "parallel.tp (", shape.tp, ") and parallel.pp (", shape.pp,
-               ") must be 1 in this build: tensor and pipeline parallelism are not implemented yet");
+  PLINTH_CHECK(shape.pp == 1, Config, "parallel.pp (", shape.pp,
+               ") must be 1 in this build: pipeline parallelism is not implemented yet");
+  model::model_config_validate_tp(rc.model, shape.tp, rc.train.sequence_parallel);   // before any allocation
   rc.values["parallel.dp"] = std::to_string(shape.dp);
   train::train_config_resolve_batch(rc.train, shape.dp);
   rc.values["train.grad_accum"] = std::to_string(rc.train.grad_accum);
@@ -122,7 +123,7 @@ int train_on_grid(RunConfig& rc, comm::Communicator& world) {
   if (world.rank() == 0 && world.size() > 1)
     log_info(str_cat("grid: world ", world.size(), " = tp ", shape.tp, " x pp ", shape.pp, " x dp ", shape.dp,
                      ", comm_timeout ", rc.parallel.comm_timeout_s, " s"));
-  train::Trainer trainer(rc.model, rc.train, run_config_ini(rc), grid.dp());
+  train::Trainer trainer(rc.model, rc.train, run_config_ini(rc), grid.tp(), grid.dp());
   train::TrainResult r = trainer.run();
 
   if (world.rank() != 0) return 0;

@@ -40,6 +40,7 @@ const OptionDef kOptions[] = {
     {"parallel.tp", "1", "tensor-parallel size"},
     {"parallel.pp", "1", "pipeline-parallel size"},
     {"parallel.dp", "0", "data-parallel size; 0 = world size / (tp * pp)"},
+    {"parallel.sequence_parallel", "0", "1 = shard norms along the sequence over tp (all-gather / reduce-scatter)"},
     {"parallel.zero", "0", "0 = replicated optimizer, 1 = ZeRO-1 (optimizer state sharded over dp)"},
     {"parallel.bucket_mb", "4", "gradient bucket size in MiB (reduction overlaps backward per bucket)"},
     {"parallel.comm_timeout", "300", "seconds a collective or receive may take before the job aborts"},
@@ -147,6 +148,9 @@ RunConfig from_map(const std::map<std::string, std::string>& kv) {
   r.parallel.dp = static_cast<int>(i64("parallel.dp"));
   r.parallel.comm_timeout_s = f64("parallel.comm_timeout");
   PLINTH_CHECK(r.parallel.comm_timeout_s > 0, Config, "parallel.comm_timeout must be positive");
+  const int64_t seqp = i64("parallel.sequence_parallel");
+  PLINTH_CHECK(seqp == 0 || seqp == 1, Config, "parallel.sequence_parallel must be 0 or 1, got ", seqp);
+  t.sequence_parallel = seqp == 1 ? parallel::SequenceParallel::On : parallel::SequenceParallel::Off;
   const int64_t zero = i64("parallel.zero");
   PLINTH_CHECK(zero == 0 || zero == 1, Config, "parallel.zero must be 0 or 1, got ", zero);
   t.zero = zero == 1 ? parallel::ZeroStage::One : parallel::ZeroStage::None;

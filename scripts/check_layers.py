@@ -15,7 +15,7 @@ LAYERS = {
     "kernels": {"core", "kernels"},
     "parallel/comm": {"core", "comm"},
     "parallel": {"core", "comm", "parallel"},
-    "src/model": {"core", "kernels", "model", "tensor_parallel"},
+    "src/model": {"core", "kernels", "model", "tensor_parallel", "comm"},
     "src/optim": {"core", "kernels", "optim"},
     "src/io": {"core", "io"},
     "src/train": {"core", "kernels", "comm", "parallel", "tensor_parallel", "model", "optim", "io", "train"},

@@ -11,6 +11,8 @@
 #include "model/activations.h"
 #include "model/model_config.h"
 #include "model/param_layout.h"
+#include "parallel/comm/communicator.h"
+#include "parallel/tensor_parallel.h"
 
 namespace plinth::model {
 
@@ -26,27 +28,50 @@ class BackwardObserver {
 
 class Model {
  public:
-  explicit Model(const ModelConfig& config, TpShard tp = {});
+  // tp: this rank's tensor-parallel shard (the layout holds its slices); sp: sequence parallelism.
+  explicit Model(const ModelConfig& config, TpShard tp = {},
+                 parallel::SequenceParallel sp = parallel::SequenceParallel::Off);
   const ModelConfig& config() const { return config_; }
+  const TpDims& dims() const { return dims_; }
   const ParamLayout& layout() const { return layout_; }
   const ModelOffsets& offsets() const { return offsets_; }
+  // Activations for micro-batches up to (B, T) on this model's tensor-parallel layout.
+  Activations allocate_activations(int64_t B, int64_t T) const;
   // Flat-buffer range [begin, end) holding the tensors whose names start with `prefix`
   // (they are contiguous by construction of the layout).
   std::pair<int64_t, int64_t> range_of(const std::string& prefix) const;
 
  private:
   ModelConfig config_;
+  TpDims dims_;
   ParamLayout layout_;
   ModelOffsets offsets_;
 };
 
-// tokens, targets (B, T) int32. Fills a.logits (N, Vp) and a.losses (N); returns the mean loss
-// over the targets that are >= 0 (targets == nullptr: logits only, returns 0).
-float model_forward(const Model& m, const float* params, Activations& a, const int32_t* tokens,
-                    const int32_t* targets, int64_t B, int64_t T);
+// tokens, targets (B, T) int32, the same on every rank of the tp group. Fills a.logits
+// (N, Vl: this rank's vocabulary columns) and a.losses (N); returns the mean loss over the
+// targets that are >= 0 (targets == nullptr: logits only, returns 0). `tp` is the tensor-parallel
+// group (size m.dims().tp); every rank of it calls this together.
+float model_forward(const Model& m, comm::Communicator& tp, const float* params, Activations& a,
+                    const int32_t* tokens, const int32_t* targets, int64_t B, int64_t T);
+
+// Under sequence parallelism the gradients of replicated tensors are partial sums over the
+// sequence shards until they are all-reduced over tp. With gradient accumulation this must
+// happen once per optimizer step, in the backward of the last micro-batch (Sync); the earlier
+// micro-batches pass Defer.
+enum class ReplicatedGrads { Sync, Defer };
 
 // Backward of the last model_forward. Each valid target's loss is weighted by dloss (e.g.
-// 1 / tokens-per-optimizer-step); gradients ACCUMULATE into grads.
+// 1 / tokens-per-optimizer-step); gradients ACCUMULATE into grads. With ReplicatedGrads::Sync
+// the replicated tensors' gradients are all-reduced over tp (sequence parallelism only), block
+// by block, before the observer hears that they are final.
+void model_backward(const Model& m, comm::Communicator& tp, const float* params, float* grads, Activations& a,
+                    const int32_t* tokens, const int32_t* targets, int64_t B, int64_t T, float dloss,
+                    BackwardObserver* observer = nullptr, ReplicatedGrads replicated = ReplicatedGrads::Sync);
+
+// Single-device conveniences (tp = 1; no communication).
+float model_forward(const Model& m, const float* params, Activations& a, const int32_t* tokens,
+                    const int32_t* targets, int64_t B, int64_t T);
 void model_backward(const Model& m, const float* params, float* grads, Activations& a,
                     const int32_t* tokens, const int32_t* targets, int64_t B, int64_t T, float dloss,
                     BackwardObserver* observer = nullptr);

@@ -53,6 +53,40 @@ void model_config_validate(const ModelConfig& c) {
   PLINTH_CHECK(c.vocab_size <= (int64_t{1} << 31) - 1, Config, "model.vocab_size too large");
 }
 
+void model_config_validate_tp(const ModelConfig& c, int tp, parallel::SequenceParallel sp) {
+  PLINTH_CHECK(tp >= 1, Config, "parallel.tp must be >= 1, got ", tp);
+  if (tp == 1) return;
+  PLINTH_CHECK(c.n_head % tp == 0, Config, "model.n_head (", c.n_head, ") is not divisible by parallel.tp (", tp, ")");
+  PLINTH_CHECK(c.kv_heads() >= tp, Config, "parallel.tp (", tp, ") is larger than model.n_head_kv (", c.kv_heads(),
+               "): every tensor-parallel rank needs at least one key/value head");
+  PLINTH_CHECK(c.kv_heads() % tp == 0, Config, "model.n_head_kv (", c.kv_heads(), ") is not divisible by parallel.tp (",
+               tp, ")");
+  PLINTH_CHECK(c.ffn() % tp == 0, Config, "the MLP width (model.ffn_hidden = ", c.ffn(),
+               ") is not divisible by parallel.tp (", tp, ")");
+  PLINTH_CHECK(c.padded_vocab() % tp == 0, Config, "the padded vocabulary (", c.padded_vocab(),
+               ", model.vocab_pad_multiple = ", c.vocab_pad_multiple, ") is not divisible by parallel.tp (", tp,
+               "): use a vocab_pad_multiple that tp divides");
+  if (sp == parallel::SequenceParallel::On)
+    PLINTH_CHECK(c.seq_len % tp == 0, Config, "parallel.sequence_parallel needs model.seq_len (", c.seq_len,
+                 ") divisible by parallel.tp (", tp, ")");
+}
+
+TpDims model_tp_dims(const ModelConfig& c, int tp, int rank, parallel::SequenceParallel sp) {
+  model_config_validate_tp(c, tp, sp);
+  TpDims d;
+  d.tp = tp;
+  d.rank = rank;
+  d.sp = sp;
+  d.n_head = c.n_head / tp;
+  d.n_head_kv = c.kv_heads() / tp;
+  d.q_dim = d.n_head * c.head_size();
+  d.kv_dim = d.n_head_kv * c.head_size();
+  d.ffn = c.ffn() / tp;
+  d.vocab = c.padded_vocab() / tp;
+  d.vocab_begin = d.vocab * rank;
+  return d;
+}
+
 std::string model_signature(const ModelConfig& c) {
   return str_cat("arch=", arch_name(c.arch), " vocab_size=", c.vocab_size, " padded_vocab=", c.padded_vocab(),
                  " n_layer=", c.n_layer, " n_embd=", c.n_embd, " n_head=", c.n_head,

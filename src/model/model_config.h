@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "parallel/tensor_parallel.h"
+
 namespace plinth::model {
 
 enum class Arch { Gpt2, Llama };
@@ -37,6 +39,22 @@ Arch arch_parse(const std::string& s);             // "gpt2" | "llama", throws C
 // Throws plinth::Error(Config) naming the key, e.g. "model.n_embd (130) is not divisible by
 // model.n_head (4)". Call before allocating anything.
 void model_config_validate(const ModelConfig& c);
+
+// The local (per tensor-parallel rank) sizes of a model. With tp = 1 they are the global ones.
+struct TpDims {
+  int tp = 1, rank = 0;
+  parallel::SequenceParallel sp = parallel::SequenceParallel::Off;
+  int64_t n_head = 0, n_head_kv = 0;   // heads on this rank
+  int64_t q_dim = 0, kv_dim = 0;       // n_head * HS, n_head_kv * HS on this rank
+  int64_t ffn = 0;                     // MLP hidden width on this rank
+  int64_t vocab = 0, vocab_begin = 0;  // padded-vocabulary rows on this rank, and the first one
+  bool sequence_parallel() const { return sp == parallel::SequenceParallel::On; }
+};
+
+// Checks that the model splits over tp (and, with sequence parallelism, that tp divides the
+// sequence); throws plinth::Error(Config) naming the keys. Call before any allocation.
+void model_config_validate_tp(const ModelConfig& c, int tp, parallel::SequenceParallel sp);
+TpDims model_tp_dims(const ModelConfig& c, int tp, int rank, parallel::SequenceParallel sp);
 
 // A one-line description of every shape-defining value; two checkpoints are compatible when
 // their signatures are equal.

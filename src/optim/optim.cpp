@@ -103,6 +103,18 @@ double grad_sum_squares(const ParamLayout& layout, const float* grads, const std
   return sum;
 }
 
+double grad_sum_squares(const ParamLayout& layout, const float* grads, const std::vector<FlatRange>& ranges,
+                        Replicated replicated) {
+  double sum = 0.0;
+  for (const FlatRange& r : ranges)
+    for (const TensorSpec& s : layout.specs()) {
+      if (replicated == Replicated::Skip && s.split_dim < 0) continue;
+      const int64_t lo = std::max(r.begin, s.offset), hi = std::min(r.end, s.offset + s.numel());
+      if (lo < hi) sum += kernels::sum_squares(grads + lo, hi - lo);
+    }
+  return sum;
+}
+
 float clip_scale(double norm, float max_norm) {
   if (max_norm <= 0.0f || !(norm > max_norm)) return 1.0f;
   return static_cast<float>(max_norm / (norm + 1e-6));

@@ -65,6 +65,11 @@ class AdamW {
 // Sum of squares of grads over the tensors of `layout` inside [begin, end) (padding skipped).
 double grad_sum_squares(const ParamLayout& layout, const float* grads, int64_t begin = 0, int64_t end = -1);
 double grad_sum_squares(const ParamLayout& layout, const float* grads, const std::vector<FlatRange>& ranges);
+// Tensor parallelism: replicated tensors (split_dim < 0) exist on every tp rank; count them on
+// one rank only (Replicated::Skip elsewhere) so the all-reduced norm counts each element once.
+enum class Replicated { Count, Skip };
+double grad_sum_squares(const ParamLayout& layout, const float* grads, const std::vector<FlatRange>& ranges,
+                        Replicated replicated);
 
 // Scale that brings a gradient of global norm `norm` to at most `max_norm` (0 = no clipping).
 float clip_scale(double norm, float max_norm);

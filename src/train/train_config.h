@@ -6,6 +6,7 @@
 
 #include "optim/optim.h"
 #include "parallel/data_parallel.h"
+#include "parallel/tensor_parallel.h"
 #include "train/data_coordinator.h"
 
 namespace plinth::train {
@@ -18,6 +19,7 @@ struct TrainConfig {
   DataConfig data;                    // corpora, blending weights, access mode
   // [parallel] (the grid itself is built in launch/)
   parallel::ZeroStage zero = parallel::ZeroStage::None;
+  parallel::SequenceParallel sequence_parallel = parallel::SequenceParallel::Off;
   int64_t bucket_bytes = 25 << 20;    // gradient bucket size for the data-parallel reduction
   // [train]
   int64_t micro_batch = 16;           // sequences per forward/backward on one rank

@@ -10,6 +10,8 @@
 #include "core/log.h"
 #include "io/checkpoint.h"
 #include "io/tokenizer.h"
+#include "parallel/comm/single_communicator.h"
+#include "parallel/tensor_parallel.h"
 #include "kernels/kernels.h"
 #include "train/generate.h"
 
@@ -56,18 +58,21 @@ double measure_sgemm_flops(double seconds) {
   return 2.0 * static_cast<double>(n * n * n) / best;
 }
 
-Trainer::Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::string config_ini, comm::Communicator& dp)
+Trainer::Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::string config_ini, comm::Communicator& tp,
+                 comm::Communicator& dp)
     : mc_(mc),
       tc_(with_defaults(tc)),
       config_ini_(std::move(config_ini)),
+      tp_(tp),
       dp_(dp),
       data_(tc.data, dp, mc.seq_len, mc.vocab_size, tc.seed),
-      model_(mc),
+      model_(mc, model::TpShard{tp.rank(), tp.size()}, tc.sequence_parallel),
+      full_model_(mc),
       params_(static_cast<size_t>(model_.layout().size())),
       grads_(static_cast<size_t>(model_.layout().size())),
       grad_sync_(model_.layout(), dp, tc.bucket_bytes, tc.zero),
       adamw_(model_.layout(), tc_.adamw, grad_sync_.owned_ranges()),
-      acts_(model::activations_allocate(mc, tc.micro_batch, mc.seq_len)) {
+      acts_(model_.allocate_activations(tc.micro_batch, mc.seq_len)) {
   PLINTH_CHECK(tc_.global_batch == tc_.micro_batch * tc_.grad_accum * dp.size(), Internal,
                "train batch not resolved for dp = ", dp.size());
   tokens_.resize(static_cast<size_t>(tc_.micro_batch * mc_.seq_len));
@@ -84,6 +89,11 @@ Trainer::Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::strin
   for (const auto& c : data_.corpora())
     log_info(str_cat("corpus ", c.path, ": ", c.train_tokens, " train / ", c.val_tokens, " val tokens, weight ",
                      c.weight));
+  if (tp.size() > 1)
+    log_info(str_cat("tensor parallel: tp ", tp.size(), ", this rank holds ", model_.dims().n_head, " of ", mc_.n_head,
+                     " heads, ", model_.dims().ffn, " of ", mc_.ffn(), " MLP columns, ", model_.dims().vocab, " of ",
+                     mc_.padded_vocab(), " vocabulary rows; sequence parallelism ",
+                     model_.dims().sequence_parallel() ? "on" : "off"));
   log_info(str_cat("batch: global ", tc_.global_batch, " sequences = micro_batch ", tc_.micro_batch, " x grad_accum ",
                    tc_.grad_accum, " x dp ", dp.size(), "; gradient buckets: ", grad_sync_.buckets().size(),
                    tc_.zero == parallel::ZeroStage::One ? " (reduce-scatter + all-gather)" : " (all-reduce)"));
@@ -127,16 +137,30 @@ void Trainer::resume() {
   log_info(str_cat("resumed from ", dir, " at step ", step_));
 }
 
+std::vector<float> Trainer::full_params() {
+  std::vector<float> full(static_cast<size_t>(full_model_.layout().size()));
+  parallel::tp_gather_full_tensors(tp_, model_.layout(), params_.data(), full_model_.layout(), full.data());
+  return full;
+}
+
 std::string Trainer::save_checkpoint(int64_t step) {
   auto t0 = Clock::now();
   const ParamLayout& layout = model_.layout();
-  // Collective: every rank contributes its optimizer pieces; data-parallel rank 0 writes.
+  const ParamLayout& full = full_model_.layout();
+  // Collective: the optimizer pieces are gathered over dp (ZeRO-1), then every tensor over tp;
+  // the rank with tp rank 0 and dp rank 0 writes full logical tensors.
   AlignedBuffer<float> m(static_cast<size_t>(layout.size())), v(static_cast<size_t>(layout.size()));
   grad_sync_.gather_owned(adamw_.exp_avg().data(), m.data());
   grad_sync_.gather_owned(adamw_.exp_avg_sq().data(), v.data());
+  AlignedBuffer<float> fp(static_cast<size_t>(full.size())), fm(static_cast<size_t>(full.size())),
+      fv(static_cast<size_t>(full.size()));
+  parallel::tp_gather_full_tensors(tp_, layout, params_.data(), full, fp.data());
+  parallel::tp_gather_full_tensors(tp_, layout, m.data(), full, fm.data());
+  parallel::tp_gather_full_tensors(tp_, layout, v.data(), full, fv.data());
+  const bool writer = dp_.rank() == 0 && tp_.rank() == 0;
   std::string dir;
   std::string error;
-  if (dp_.rank() == 0) {
+  if (writer) {
     try {
       io::CheckpointMeta meta;
       meta.step = step;
@@ -150,19 +174,22 @@ std::string Trainer::save_checkpoint(int64_t step) {
         meta.counters["data.consumed_samples." + std::to_string(c)] = consumed[c];
       meta.counters["data.seed"] = static_cast<int64_t>(tc_.seed);
       meta.counters["parallel.dp"] = dp_.size();
+      meta.counters["parallel.tp"] = tp_.size();
       dir = io::checkpoint_save(tc_.ckpt_dir, meta,
-                                {{"model", &layout, params_.data()},
-                                 {"optim/exp_avg", &layout, m.data()},
-                                 {"optim/exp_avg_sq", &layout, v.data()}},
+                                {{"model", &full, fp.data()},
+                                 {"optim/exp_avg", &full, fm.data()},
+                                 {"optim/exp_avg_sq", &full, fv.data()}},
                                 tc_.ckpt_keep);
     } catch (const Error& e) {
       error = e.what();
     }
   }
-  // Safe order: every rank reaches this broadcast after the same step's save.
+  // Safe order: every rank reaches these broadcasts after the same step's save. The writer's
+  // verdict travels over its dp group (to the tp-rank-0 ranks), then over every tp group.
   int32_t failed = error.empty() ? 0 : 1;
   dp_.broadcast(&failed, 1, comm::DType::I32, 0);
-  PLINTH_CHECK(!failed, Io, dp_.rank() == 0 ? error : std::string("checkpoint save failed on data-parallel rank 0"));
+  tp_.broadcast(&failed, 1, comm::DType::I32, 0);
+  PLINTH_CHECK(!failed, Io, writer ? error : std::string("checkpoint save failed on the writing rank"));
   log_info(str_cat("saved checkpoint ", dir.empty() ? tc_.ckpt_dir : dir, " (step ", step, ") in ",
                    format_duration(seconds_since(t0))));
   return dir;
@@ -177,10 +204,11 @@ float Trainer::train_step(int64_t step, double* grad_norm, float* lr, double* ex
   for (int64_t micro = 0; micro < tc_.grad_accum; ++micro) {
     const bool last = micro + 1 == tc_.grad_accum;
     data_.train_batch(step * tc_.global_batch + micro * B * dp, B, tokens_.data(), targets_.data());
-    loss_sum += model::model_forward(model_, params_.data(), acts_, tokens_.data(), targets_.data(), B, T);
+    loss_sum += model::model_forward(model_, tp_, params_.data(), acts_, tokens_.data(), targets_.data(), B, T);
     if (last) grad_sync_.begin_step(grads_.data());
-    model::model_backward(model_, params_.data(), grads_.data(), acts_, tokens_.data(), targets_.data(), B, T,
-                          dloss, last ? &observer : nullptr);
+    model::model_backward(model_, tp_, params_.data(), grads_.data(), acts_, tokens_.data(), targets_.data(), B, T,
+                          dloss, last ? &observer : nullptr,
+                          last ? model::ReplicatedGrads::Sync : model::ReplicatedGrads::Defer);
   }
   *exposed_s = grad_sync_.finish();
   // mean loss over every rank's micro-batches (all hold the same number of tokens)
@@ -189,8 +217,11 @@ float Trainer::train_step(int64_t step, double* grad_norm, float* lr, double* ex
   loss /= static_cast<double>(dp);
   PLINTH_CHECK(std::isfinite(loss), Internal, "training loss is not finite at step ", step + 1,
                " (lower optim.lr or enable train.grad_clip)");
-  // global gradient norm: every element counted once (ZeRO-1: each rank its own pieces)
-  double sumsq = optim::grad_sum_squares(model_.layout(), grads_.data(), grad_sync_.owned_ranges());
+  // global gradient norm: every element counted once (ZeRO-1: each rank its own pieces;
+  // tensor parallel: split tensors on every tp rank, replicated ones on tp rank 0 only)
+  double sumsq = optim::grad_sum_squares(model_.layout(), grads_.data(), grad_sync_.owned_ranges(),
+                                         tp_.rank() == 0 ? optim::Replicated::Count : optim::Replicated::Skip);
+  if (tp_.size() > 1) tp_.all_reduce(&sumsq, 1, comm::DType::F64, comm::ReduceOp::Sum);
   if (tc_.zero == parallel::ZeroStage::One) dp_.all_reduce(&sumsq, 1, comm::DType::F64, comm::ReduceOp::Sum);
   *grad_norm = std::sqrt(sumsq);
   *lr = optim::lr_at(tc_.schedule, step);
@@ -207,7 +238,7 @@ float Trainer::evaluate() {
     const int64_t count = data_.val_batch(first, B, n_windows, tokens_.data(), targets_.data());
     if (count > 0)
       sum += static_cast<double>(count) *
-             model::model_forward(model_, params_.data(), acts_, tokens_.data(), targets_.data(), count, T);
+             model::model_forward(model_, tp_, params_.data(), acts_, tokens_.data(), targets_.data(), count, T);
   }
   dp_.all_reduce(&sum, 1, comm::DType::F64, comm::ReduceOp::Sum);
   return static_cast<float>(sum / static_cast<double>(n_windows));
@@ -216,7 +247,7 @@ float Trainer::evaluate() {
 TrainResult Trainer::run() {
   TrainResult result;
   result.first_step = step_;
-  const bool leader = dp_.rank() == 0;
+  const bool leader = dp_.rank() == 0 && tp_.rank() == 0;
   MetricsWriter metrics(leader ? tc_.metrics_file : std::string());
   const int64_t tokens_per_step = tc_.global_batch * mc_.seq_len;
   const double flops_per_token = model::model_flops_per_token(mc_, mc_.seq_len);
@@ -275,11 +306,14 @@ TrainResult Trainer::run() {
     result.tokens_per_s = static_cast<double>((step_ - result.first_step) * tokens_per_step) / train_seconds;
     result.comm_exposed_fraction = exposed_total / train_seconds;
   }
-  if (tc_.sample_tokens > 0 && leader && data_.tokenizer()) {
+  if (tc_.sample_tokens > 0) {
+    // sampling runs on one rank with the full model; the gather is collective over tp
+    std::vector<float> full = tp_.size() > 1 ? full_params() : std::vector<float>();
+    if (!(leader && data_.tokenizer())) return result;
     GenerateOptions g{.max_new_tokens = tc_.sample_tokens, .temperature = tc_.sample_temperature,
                       .top_k = tc_.sample_top_k, .seed = tc_.seed, .stop_token = -1};
     auto prompt = data_.tokenizer()->encode(tc_.sample_prompt);
-    auto out = generate_tokens(model_, params_.data(), prompt, g);
+    auto out = generate_tokens(full_model_, tp_.size() > 1 ? full.data() : params_.data(), prompt, g);
     result.sample = tc_.sample_prompt + data_.tokenizer()->decode(out);
   }
   return result;

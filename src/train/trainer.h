@@ -32,13 +32,17 @@ struct TrainResult {
 
 class Trainer {
  public:
-  // dp: the data-parallel group (a world-size-1 communicator for one process). tc must have
-  // its batch resolved (train_config_resolve_batch). config_ini is stored in checkpoints.
-  Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::string config_ini, comm::Communicator& dp);
+  // tp, dp: this rank's tensor- and data-parallel groups (world-size-1 communicators for one
+  // process). tc must have its batch resolved (train_config_resolve_batch). config_ini is
+  // stored in checkpoints.
+  Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::string config_ini, comm::Communicator& tp,
+          comm::Communicator& dp);
   TrainResult run();
 
   float evaluate();                   // collective: mean loss over the held-out windows
-  const float* params() const { return params_.data(); }
+  const float* params() const { return params_.data(); }   // this rank's tensor-parallel slices
+  // Every parameter as a full logical tensor in the tp = 1 layout (collective over tp).
+  std::vector<float> full_params();
   const model::Model& model() const { return model_; }
   int64_t optimizer_state_bytes() const { return adamw_.state_bytes(); }
 
@@ -50,9 +54,11 @@ class Trainer {
   model::ModelConfig mc_;
   TrainConfig tc_;
   std::string config_ini_;
+  comm::Communicator& tp_;
   comm::Communicator& dp_;
   DataCoordinator data_;              // first: checks the corpora before anything large is allocated
-  model::Model model_;
+  model::Model model_;                // this rank's tensor-parallel shard
+  model::Model full_model_;           // tp = 1 layout: checkpoints and sampling
   AlignedBuffer<float> params_, grads_;
   parallel::GradSync grad_sync_;
   optim::AdamW adamw_;

@@ -79,6 +79,38 @@ class MpiTrain(unittest.TestCase):
             for step in got:
                 self.assertLessEqual(abs(got[step] - ref[step]), 1e-5 * abs(ref[step]), f"np{n} zero{zero} step {step}")
 
+    def test_tensor_parallel_runs_and_resumes_across_tp(self):
+        one = os.path.join(WORK, "tp_ref")
+        cli.run(PLINTH, *common(one, "--train.micro_batch=4", "--train.global_batch=8", "--train.steps=8"))
+        ref = cli.losses_by_step(os.path.join(one, "metrics.jsonl"))
+        d = os.path.join(WORK, "tp2_sp")
+        p, _ = mpirun(2, *common(d, "--train.micro_batch=4", "--train.global_batch=8", "--train.steps=8",
+                                 "--parallel.tp=2", "--parallel.sequence_parallel=1", "--checkpoint.interval=4"))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("tensor parallel: tp 2", p.stdout)
+        got = cli.losses_by_step(os.path.join(d, "metrics.jsonl"))
+        for step in ref:
+            self.assertLessEqual(abs(got[step] - ref[step]), 1e-5 * abs(ref[step]), f"tp2 step {step}")
+        # saved at tp = 2 with sequence parallelism, resumed on one process
+        r = os.path.join(WORK, "tp2_resumed_tp1")
+        cli.run(PLINTH, *common(r, "--train.micro_batch=4", "--train.global_batch=8", "--train.steps=8",
+                                f"--checkpoint.resume={os.path.join(d, 'checkpoints', 'step_00000004')}"))
+        res = cli.losses_by_step(os.path.join(r, "metrics.jsonl"))
+        self.assertEqual(sorted(res), [5, 6, 7, 8])
+        for step in res:
+            self.assertLessEqual(abs(res[step] - ref[step]), 1e-5 * abs(ref[step]), f"resumed step {step}")
+
+    def test_tensor_parallel_bad_shapes(self):
+        bad = os.path.join(WORK, "bad")
+        self.expect_all_fail(4, common(bad, "--parallel.tp=4"),
+                             "model.n_head (2) is not divisible by parallel.tp (4)")
+        self.expect_all_fail(4, common(bad, "--parallel.tp=4", "--model.arch=llama", "--model.n_head=4",
+                                       "--model.n_head_kv=2"), "parallel.tp (4) is larger than model.n_head_kv (2)")
+        self.expect_all_fail(2, common(bad, "--parallel.tp=2", "--model.ffn_hidden=33"),
+                             "model.ffn_hidden = 33) is not divisible by parallel.tp (2)")
+        self.expect_all_fail(2, common(bad, "--parallel.tp=2", "--parallel.sequence_parallel=1", "--model.seq_len=31"),
+                             "parallel.sequence_parallel needs model.seq_len (31) divisible by parallel.tp (2)")
+
     def expect_all_fail(self, n, args, *needles):
         p, elapsed = mpirun(n, *args, timeout=60)
         out = p.stdout + p.stderr

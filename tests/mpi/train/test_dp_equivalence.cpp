@@ -62,7 +62,8 @@ train::TrainConfig base_config(const std::vector<std::string>& corpora, const st
 
 Outcome run(const model::ModelConfig& mc, train::TrainConfig tc, comm::Communicator& dp) {
   train::train_config_resolve_batch(tc, dp.size());
-  train::Trainer trainer(mc, tc, "", dp);
+  comm::SingleCommunicator tp("tp");
+  train::Trainer trainer(mc, tc, "", tp, dp);
   train::TrainResult r = trainer.run();
   Outcome o;
   o.losses = r.losses;
