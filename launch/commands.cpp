@@ -136,7 +136,10 @@ int train_on_grid(RunConfig& rc, comm::Communicator& world) {
                      " (", r.val_losses.back().second / std::log(2.0), " bits/token)"));
   log_info(str_cat("throughput: ", static_cast<int64_t>(r.tokens_per_s), " tokens/s on ", world.size(),
                    " rank(s); gradient reduction not hidden by backward: ",
-                   static_cast<int>(1000 * r.comm_exposed_fraction) / 10.0, "% of step time"));
+                   static_cast<int>(1000 * r.comm_exposed_fraction) / 10.0, "% of step time",
+                   grid.shape().tp > 1 ? str_cat("; tensor-parallel communication: ",
+                                                 static_cast<int>(1000 * r.tp_comm_fraction) / 10.0, "% of step time")
+                                       : std::string()));
   if (!r.last_checkpoint.empty()) log_info(str_cat("checkpoint: ", r.last_checkpoint));
   if (!r.sample.empty()) {
     std::string text = r.sample;

@@ -14,7 +14,7 @@ LAYERS = {
     "src/core": {"core"},
     "kernels": {"core", "kernels"},
     "parallel/comm": {"core", "comm"},
-    "parallel": {"core", "comm", "parallel"},
+    "parallel": {"core", "comm", "parallel", "tensor_parallel"},
     "src/model": {"core", "kernels", "model", "tensor_parallel", "comm"},
     "src/optim": {"core", "kernels", "optim"},
     "src/io": {"core", "io"},

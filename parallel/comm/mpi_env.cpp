@@ -14,7 +14,7 @@ MpiSession::MpiSession() {
   MPI_Initialized(&initialised);
   if (initialised) return;
   int provided = 0;
-  const int rc = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+  const int rc = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided);
   PLINTH_CHECK(rc == MPI_SUCCESS, Comm, "MPI_Init_thread failed (code ", rc, ")");
   owns_ = true;
 }

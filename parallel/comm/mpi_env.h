@@ -6,7 +6,7 @@ namespace plinth::comm {
 
 class MpiSession {
  public:
-  MpiSession();                 // MPI_Init_thread(FUNNELED) unless MPI is already initialised
+  MpiSession();                 // MPI_Init_thread(MULTIPLE) unless MPI is already initialised
   ~MpiSession();                // MPI_Finalize if this object initialised it
   MpiSession(const MpiSession&) = delete;
   MpiSession& operator=(const MpiSession&) = delete;

@@ -256,12 +256,14 @@ TrainResult Trainer::run() {
   auto t_start = Clock::now();
   auto t_window = t_start;
   int64_t window_steps = 0;
-  double train_seconds = 0.0, exposed_total = 0.0, exposed_window = 0.0;
+  double train_seconds = 0.0, exposed_total = 0.0, exposed_window = 0.0, tp_total = 0.0;
   while (step_ < tc_.steps) {
     auto t0 = Clock::now();
     double grad_norm = 0, exposed = 0;
     float lr = 0;
+    const double tp_before = tp_.wait_seconds();
     const float loss = train_step(step_, &grad_norm, &lr, &exposed);
+    tp_total += tp_.wait_seconds() - tp_before;
     ++step_;
     train_seconds += seconds_since(t0);
     exposed_total += exposed;
@@ -305,6 +307,7 @@ TrainResult Trainer::run() {
   if (train_seconds > 0) {
     result.tokens_per_s = static_cast<double>((step_ - result.first_step) * tokens_per_step) / train_seconds;
     result.comm_exposed_fraction = exposed_total / train_seconds;
+    result.tp_comm_fraction = tp_total / train_seconds;
   }
   if (tc_.sample_tokens > 0) {
     // sampling runs on one rank with the full model; the gather is collective over tp

@@ -12,6 +12,7 @@
 #include "model/model.h"
 #include "optim/optim.h"
 #include "parallel/comm/communicator.h"
+#include "parallel/comm/timed_communicator.h"
 #include "parallel/data_parallel.h"
 #include "train/data_coordinator.h"
 #include "train/metrics.h"
@@ -26,6 +27,7 @@ struct TrainResult {
   std::vector<std::pair<int64_t, float>> val_losses;   // (step, val loss)
   double tokens_per_s = 0;            // whole job
   double comm_exposed_fraction = 0;   // share of step time spent waiting for gradient reduction
+  double tp_comm_fraction = 0;        // share of step time spent in tensor-parallel communication
   std::string last_checkpoint;
   std::string sample;                 // decoded text sample (rank 0), if sample.tokens > 0
 };
@@ -54,7 +56,7 @@ class Trainer {
   model::ModelConfig mc_;
   TrainConfig tc_;
   std::string config_ini_;
-  comm::Communicator& tp_;
+  comm::TimedCommunicator tp_;        // the tp group, timed: the share of a step spent in TP communication
   comm::Communicator& dp_;
   DataCoordinator data_;              // first: checks the corpora before anything large is allocated
   model::Model model_;                // this rank's tensor-parallel shard
