@@ -3,8 +3,10 @@
 
 #include <mpi.h>
 
+#include <atomic>
 #include <chrono>
 #include <climits>
+#include <cstdlib>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -108,15 +110,32 @@ class MpiWork final : public Work {
 struct TaskState {
   std::mutex m;
   std::condition_variable cv;
-  bool done = false;
+  bool done = false;                   // guarded by m
+  std::atomic<bool> done_flag{false};  // the same, readable without the lock (spin phase)
   std::string error;
 };
 
+// The waiting caller polls (yielding its core) before it sleeps: a futex wake-up costs
+// microseconds, which is much of a small collective.
+// On an oversubscribed node (more local ranks than cores) polling steals cycles from the ranks
+// doing work, so the caller sleeps at once.
+constexpr int kSpinPolls = 2000;
+
+int spin_polls_for_this_node() {
+  const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+  const unsigned cores = std::thread::hardware_concurrency();
+  if (local && cores > 0 && static_cast<unsigned>(std::atoi(local)) > cores) return 0;
+  return kSpinPolls;
+}
+
 class ThreadWork final : public Work {
  public:
-  ThreadWork(std::shared_ptr<TaskState> st, OpLabel label, double timeout_s, bool* stuck)
-      : st_(std::move(st)), label_(std::move(label)), timeout_s_(timeout_s), stuck_(stuck) {}
+  ThreadWork(std::shared_ptr<TaskState> st, OpLabel label, double timeout_s, bool* stuck, int spin_polls)
+      : st_(std::move(st)), label_(std::move(label)), timeout_s_(timeout_s), stuck_(stuck), spin_polls_(spin_polls) {}
   void wait() override {
+    // Poll with yields first (the worker may need this core), then sleep on the condition.
+    for (int i = 0; i < spin_polls_ && !st_->done_flag.load(std::memory_order_acquire); ++i)
+      std::this_thread::yield();
     std::unique_lock<std::mutex> lock(st_->m);
     auto ready = [&] { return st_->done; };
     if (timeout_s_ > 0) {
@@ -130,16 +149,14 @@ class ThreadWork final : public Work {
     }
     if (!st_->error.empty()) PLINTH_THROW(Comm, label_.text, " failed: ", st_->error);
   }
-  bool test() override {
-    std::lock_guard<std::mutex> lock(st_->m);
-    return st_->done;
-  }
+  bool test() override { return st_->done_flag.load(std::memory_order_acquire); }
 
  private:
   std::shared_ptr<TaskState> st_;
   OpLabel label_;
   double timeout_s_;
   bool* stuck_;
+  int spin_polls_;
 };
 
 class CollectiveWorker {
@@ -151,6 +168,7 @@ class CollectiveWorker {
       std::lock_guard<std::mutex> lock(m_);
       if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
       queue_.emplace_back(std::move(fn), st);
+      queued_.fetch_add(1, std::memory_order_release);
     }
     cv_.notify_one();
     return st;
@@ -178,12 +196,14 @@ class CollectiveWorker {
         if (queue_.empty()) return;   // stopping, nothing left
         task = std::move(queue_.front());
         queue_.pop_front();
+        queued_.fetch_sub(1, std::memory_order_release);
       }
       const int rc = task.first();
       {
         std::lock_guard<std::mutex> lock(task.second->m);
         if (rc != MPI_SUCCESS) task.second->error = mpi_error_string(rc);
         task.second->done = true;
+        task.second->done_flag.store(true, std::memory_order_release);
       }
       task.second->cv.notify_all();
     }
@@ -194,6 +214,7 @@ class CollectiveWorker {
   std::deque<std::pair<std::function<int()>, std::shared_ptr<TaskState>>> queue_;
   std::thread thread_;
   bool stopping_ = false;
+  std::atomic<int> queued_{0};
 };
 
 class MpiCommunicator final : public Communicator {
@@ -337,7 +358,7 @@ class MpiCommunicator final : public Communicator {
     return std::make_unique<ThreadWork>(
         worker_.submit(std::move(fn)),
         OpLabel{str_cat(what, " on group '", name_, "' (rank ", rank_, " of ", size_, ", world rank ", world_rank_, ")")},
-        timeout_s_, &stuck_);
+        timeout_s_, &stuck_, spin_polls_);
   }
 
   std::unique_ptr<MpiWork> make_work(const std::string& what) {
@@ -374,6 +395,7 @@ class MpiCommunicator final : public Communicator {
   int rank_ = 0, size_ = 1;
   bool threaded_ = false;   // collectives on worker_ (MPI_THREAD_MULTIPLE available)
   bool stuck_ = false;      // an operation timed out: its worker may never return
+  int spin_polls_ = spin_polls_for_this_node();
   CollectiveWorker worker_;
 };
 
