@@ -54,15 +54,17 @@ class Communicator {
   // Ranks with the same color form a new group, ordered by key. Collective over this group.
   virtual std::unique_ptr<Communicator> split(int color, int key, const std::string& name) = 0;
 
-  // Blocking conveniences: the async call, then wait().
-  void all_reduce(void* buf, int64_t count, DType t, ReduceOp op) { all_reduce_async(buf, count, t, op)->wait(); }
-  void reduce_scatter(const void* send, void* recv, const std::vector<int64_t>& counts, DType t, ReduceOp op) {
+  // Blocking conveniences: by default the async call, then wait(). An implementation may run
+  // them more directly (MPI: on the calling thread when nothing else is in flight) as long as
+  // the same timeout holds.
+  virtual void all_reduce(void* buf, int64_t count, DType t, ReduceOp op) { all_reduce_async(buf, count, t, op)->wait(); }
+  virtual void reduce_scatter(const void* send, void* recv, const std::vector<int64_t>& counts, DType t, ReduceOp op) {
     reduce_scatter_async(send, recv, counts, t, op)->wait();
   }
-  void all_gather(const void* send, void* recv, const std::vector<int64_t>& counts, DType t) {
+  virtual void all_gather(const void* send, void* recv, const std::vector<int64_t>& counts, DType t) {
     all_gather_async(send, recv, counts, t)->wait();
   }
-  void broadcast(void* buf, int64_t count, DType t, int root) { broadcast_async(buf, count, t, root)->wait(); }
+  virtual void broadcast(void* buf, int64_t count, DType t, int root) { broadcast_async(buf, count, t, root)->wait(); }
   void send(const void* buf, int64_t count, DType t, int peer, int tag) { send_async(buf, count, t, peer, tag)->wait(); }
   void recv(void* buf, int64_t count, DType t, int peer, int tag) { recv_async(buf, count, t, peer, tag)->wait(); }
   void barrier() { barrier_async()->wait(); }

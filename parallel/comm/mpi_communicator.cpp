@@ -3,9 +3,12 @@
 
 #include <mpi.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <algorithm>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <condition_variable>
 #include <deque>
@@ -162,8 +165,12 @@ class ThreadWork final : public Work {
 class CollectiveWorker {
  public:
   ~CollectiveWorker() { stop(); }
+  // True when no collective is queued or running: the caller may run one itself.
+  bool idle() const { return outstanding_.load(std::memory_order_acquire) == 0; }
+
   std::shared_ptr<TaskState> submit(std::function<int()> fn) {
     auto st = std::make_shared<TaskState>();
+    outstanding_.fetch_add(1, std::memory_order_acq_rel);
     {
       std::lock_guard<std::mutex> lock(m_);
       if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
@@ -205,6 +212,7 @@ class CollectiveWorker {
         task.second->done = true;
         task.second->done_flag.store(true, std::memory_order_release);
       }
+      outstanding_.fetch_sub(1, std::memory_order_acq_rel);
       task.second->cv.notify_all();
     }
   }
@@ -215,6 +223,52 @@ class CollectiveWorker {
   std::thread thread_;
   bool stopping_ = false;
   std::atomic<int> queued_{0};
+  std::atomic<int> outstanding_{0};
+};
+
+// Guards a blocking MPI call made on the caller's thread: if it has not returned by the
+// deadline, the watchdog prints an error naming the operation, group and rank, and aborts the
+// job (a blocking MPI call cannot be interrupted, and a hang must not outlive the timeout).
+// This is the one place below launch/ that ends the process, on purpose. Arming costs two
+// atomic stores and a label copy; the watchdog thread wakes a few times per timeout period.
+class Watchdog {
+ public:
+  ~Watchdog() {
+    quit_.store(true);
+    if (thread_.joinable()) thread_.join();
+  }
+  void arm(const std::string& label, double timeout_s) {
+    if (!thread_.joinable()) {
+      timeout_s_ = timeout_s;
+      thread_ = std::thread([this] { loop(); });
+    }
+    std::snprintf(label_.data(), label_.size(), "%s", label.c_str());
+    armed_at_.store(now_ns(), std::memory_order_release);
+  }
+  void disarm() { armed_at_.store(0, std::memory_order_release); }
+
+ private:
+  static int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+  }
+  void loop() {
+    const auto period = std::chrono::duration<double>(std::min(0.25, timeout_s_ / 8));
+    while (!quit_.load()) {
+      std::this_thread::sleep_for(period);
+      const int64_t t = armed_at_.load(std::memory_order_acquire);
+      if (t == 0 || static_cast<double>(now_ns() - t) * 1e-9 <= timeout_s_) continue;
+      std::fprintf(stderr, "[plinth] error: communication error: %s did not complete within %g s: a peer rank is lost "
+                   "or stuck (parallel.comm_timeout); aborting the job\n", label_.data(), timeout_s_);
+      std::fflush(stderr);
+      MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+  }
+
+  std::thread thread_;
+  std::atomic<bool> quit_{false};
+  std::atomic<int64_t> armed_at_{0};   // ns since the clock's epoch when armed, 0 = disarmed
+  std::array<char, 256> label_{};
+  double timeout_s_ = 0;
 };
 
 class MpiCommunicator final : public Communicator {
@@ -239,6 +293,49 @@ class MpiCommunicator final : public Communicator {
   int size() const override { return size_; }
   const std::string& name() const override { return name_; }
   double timeout_s() const override { return timeout_s_; }
+
+  // Blocking collectives run on the calling thread when the worker is idle (no hand-off cost),
+  // guarded by the watchdog; otherwise they queue behind the worker's collectives.
+  void all_reduce(void* buf, int64_t count, DType t, ReduceOp op) override {
+    if (!inline_ok()) return Communicator::all_reduce(buf, count, t, op);
+    run_inline(str_cat("all_reduce of ", count, " ", dtype_name(t)), [&] {
+      const int64_t chunk = INT_MAX / 2;
+      char* p = static_cast<char*>(buf);
+      for (int64_t done = 0; done < count; done += chunk) {
+        const int rc = MPI_Allreduce(MPI_IN_PLACE, p + done * dtype_size(t), static_cast<int>(std::min(chunk, count - done)),
+                                     mpi_type(t), mpi_op(op), comm_);
+        if (rc != MPI_SUCCESS) return rc;
+      }
+      return MPI_SUCCESS;
+    });
+  }
+  void broadcast(void* buf, int64_t count, DType t, int root) override {
+    if (!inline_ok()) return Communicator::broadcast(buf, count, t, root);
+    PLINTH_CHECK(root >= 0 && root < size_, Comm, "broadcast on group '", name_, "': root ", root, " out of range");
+    const int n = fits(count, "broadcast");
+    run_inline(str_cat("broadcast of ", count, " ", dtype_name(t), " from rank ", root),
+               [&] { return MPI_Bcast(buf, n, mpi_type(t), root, comm_); });
+  }
+  void reduce_scatter(const void* send, void* recv, const std::vector<int64_t>& counts, DType t, ReduceOp op) override {
+    if (!inline_ok()) return Communicator::reduce_scatter(send, recv, counts, t, op);
+    const std::string what = str_cat("reduce_scatter of ", total(counts, "reduce_scatter"), " ", dtype_name(t));
+    const std::vector<int> n = to_int(counts, "reduce_scatter");
+    run_inline(what, [&] { return MPI_Reduce_scatter(send, recv, n.data(), mpi_type(t), mpi_op(op), comm_); });
+  }
+  void all_gather(const void* send, void* recv, const std::vector<int64_t>& counts, DType t) override {
+    if (!inline_ok()) return Communicator::all_gather(send, recv, counts, t);
+    const std::vector<int> n = to_int(counts, "all_gather");
+    std::vector<int> d(n.size(), 0);
+    int64_t off = 0;
+    for (size_t r = 0; r < n.size(); ++r) {
+      PLINTH_CHECK(off <= INT_MAX, Comm, "all_gather on group '", name_, "': displacement exceeds INT_MAX");
+      d[r] = static_cast<int>(off);
+      off += n[r];
+    }
+    run_inline(str_cat("all_gather of ", off, " ", dtype_name(t)), [&] {
+      return MPI_Allgatherv(send, n[static_cast<size_t>(rank_)], mpi_type(t), recv, n.data(), d.data(), mpi_type(t), comm_);
+    });
+  }
 
   std::unique_ptr<Work> all_reduce_async(void* buf, int64_t count, DType t, ReduceOp op) override {
     if (threaded_) {
@@ -354,6 +451,18 @@ class MpiCommunicator final : public Communicator {
   }
 
  private:
+  bool inline_ok() const { return threaded_ && worker_.idle(); }
+
+  template <typename Fn>
+  void run_inline(const std::string& what, Fn&& fn) {
+    const std::string label =
+        str_cat(what, " on group '", name_, "' (rank ", rank_, " of ", size_, ", world rank ", world_rank_, ")");
+    if (timeout_s_ > 0) watchdog_.arm(label, timeout_s_);
+    const int rc = fn();
+    if (timeout_s_ > 0) watchdog_.disarm();
+    PLINTH_CHECK(rc == MPI_SUCCESS, Comm, label, " failed: ", mpi_error_string(rc));
+  }
+
   std::unique_ptr<Work> on_worker(const std::string& what, std::function<int()> fn) {
     return std::make_unique<ThreadWork>(
         worker_.submit(std::move(fn)),
@@ -397,6 +506,7 @@ class MpiCommunicator final : public Communicator {
   bool stuck_ = false;      // an operation timed out: its worker may never return
   int spin_polls_ = spin_polls_for_this_node();
   CollectiveWorker worker_;
+  Watchdog watchdog_;
 };
 
 }  // namespace

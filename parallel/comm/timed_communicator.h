@@ -3,6 +3,7 @@
 // in the blocking calls, which are async + wait) is added up, so a trainer can report the
 // share of a step spent waiting for, e.g., tensor-parallel communication.
 #pragma once
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -42,12 +43,30 @@ class TimedCommunicator final : public Communicator {
     return wrap(inner_.recv_async(buf, count, t, peer, tag));
   }
   std::unique_ptr<Work> barrier_async() override { return wrap(inner_.barrier_async()); }
+  void all_reduce(void* buf, int64_t count, DType t, ReduceOp op) override {
+    timed([&] { inner_.all_reduce(buf, count, t, op); });
+  }
+  void reduce_scatter(const void* send, void* recv, const std::vector<int64_t>& counts, DType t, ReduceOp op) override {
+    timed([&] { inner_.reduce_scatter(send, recv, counts, t, op); });
+  }
+  void all_gather(const void* send, void* recv, const std::vector<int64_t>& counts, DType t) override {
+    timed([&] { inner_.all_gather(send, recv, counts, t); });
+  }
+  void broadcast(void* buf, int64_t count, DType t, int root) override {
+    timed([&] { inner_.broadcast(buf, count, t, root); });
+  }
   std::unique_ptr<Communicator> split(int color, int key, const std::string& name) override {
     return inner_.split(color, key, name);
   }
 
  private:
   std::unique_ptr<Work> wrap(std::unique_ptr<Work> w);
+  template <typename Fn>
+  void timed(Fn&& fn) {
+    const auto t0 = std::chrono::steady_clock::now();
+    fn();
+    *seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
 
   Communicator& inner_;
   std::shared_ptr<double> seconds_ = std::make_shared<double>(0.0);   // outlives Works in flight
