@@ -162,31 +162,34 @@ class ThreadWork final : public Work {
   int spin_polls_;
 };
 
+// The queue lives in a State shared with the worker thread: a worker abandoned after a timeout
+// (its thread blocked in MPI, perhaps for ever) is detached, and the thread keeps the State
+// alive, so nothing it touches is destroyed under it when the communicator goes away.
 class CollectiveWorker {
  public:
   ~CollectiveWorker() { stop(); }
   // True when no collective is queued or running: the caller may run one itself.
-  bool idle() const { return outstanding_.load(std::memory_order_acquire) == 0; }
+  bool idle() const { return st_->outstanding.load(std::memory_order_acquire) == 0; }
 
   std::shared_ptr<TaskState> submit(std::function<int()> fn) {
-    auto st = std::make_shared<TaskState>();
-    outstanding_.fetch_add(1, std::memory_order_acq_rel);
+    auto task = std::make_shared<TaskState>();
+    st_->outstanding.fetch_add(1, std::memory_order_acq_rel);
     {
-      std::lock_guard<std::mutex> lock(m_);
-      if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
-      queue_.emplace_back(std::move(fn), st);
-      queued_.fetch_add(1, std::memory_order_release);
+      std::lock_guard<std::mutex> lock(st_->m);
+      if (!thread_.joinable()) thread_ = std::thread([st = st_] { loop(*st); });
+      st_->queue.emplace_back(std::move(fn), task);
     }
-    cv_.notify_one();
-    return st;
+    st_->cv.notify_one();
+    return task;
   }
-  // Stops the thread; `abandon` leaves a thread stuck in a collective behind (after a timeout).
+  // Stops the thread once its queue is drained; `abandon` detaches it instead of joining (a
+  // collective timed out and may never return).
   void stop(bool abandon = false) {
     {
-      std::lock_guard<std::mutex> lock(m_);
-      stopping_ = true;
+      std::lock_guard<std::mutex> lock(st_->m);
+      st_->stopping = true;
     }
-    cv_.notify_one();
+    st_->cv.notify_one();
     if (thread_.joinable()) {
       if (abandon) thread_.detach();
       else thread_.join();
@@ -194,16 +197,23 @@ class CollectiveWorker {
   }
 
  private:
-  void loop() {
+  struct State {
+    std::mutex m;
+    std::condition_variable cv;
+    std::deque<std::pair<std::function<int()>, std::shared_ptr<TaskState>>> queue;   // guarded by m
+    bool stopping = false;                                                            // guarded by m
+    std::atomic<int> outstanding{0};   // queued or running
+  };
+
+  static void loop(State& st) {
     for (;;) {
       std::pair<std::function<int()>, std::shared_ptr<TaskState>> task;
       {
-        std::unique_lock<std::mutex> lock(m_);
-        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-        if (queue_.empty()) return;   // stopping, nothing left
-        task = std::move(queue_.front());
-        queue_.pop_front();
-        queued_.fetch_sub(1, std::memory_order_release);
+        std::unique_lock<std::mutex> lock(st.m);
+        st.cv.wait(lock, [&] { return st.stopping || !st.queue.empty(); });
+        if (st.queue.empty()) return;   // stopping, nothing left
+        task = std::move(st.queue.front());
+        st.queue.pop_front();
       }
       const int rc = task.first();
       {
@@ -212,18 +222,13 @@ class CollectiveWorker {
         task.second->done = true;
         task.second->done_flag.store(true, std::memory_order_release);
       }
-      outstanding_.fetch_sub(1, std::memory_order_acq_rel);
+      st.outstanding.fetch_sub(1, std::memory_order_acq_rel);
       task.second->cv.notify_all();
     }
   }
 
-  std::mutex m_;
-  std::condition_variable cv_;
-  std::deque<std::pair<std::function<int()>, std::shared_ptr<TaskState>>> queue_;
+  std::shared_ptr<State> st_ = std::make_shared<State>();
   std::thread thread_;
-  bool stopping_ = false;
-  std::atomic<int> queued_{0};
-  std::atomic<int> outstanding_{0};
 };
 
 // Guards a blocking MPI call made on the caller's thread: if it has not returned by the
@@ -283,10 +288,14 @@ class MpiCommunicator final : public Communicator {
     threaded_ = provided == MPI_THREAD_MULTIPLE;
   }
   ~MpiCommunicator() override {
-    worker_.stop(/*abandon=*/stuck_);
+    // A timed-out collective that has since completed (the late peer joined) leaves the worker
+    // idle: join it and free the communicator. One still blocked is abandoned, and its MPI_Comm
+    // is leaked on purpose (freeing it under a pending call is undefined).
+    const bool abandon = stuck_ && !worker_.idle();
+    worker_.stop(abandon);
     int finalized = 0;
     MPI_Finalized(&finalized);
-    if (!finalized && !stuck_) MPI_Comm_free(&comm_);
+    if (!finalized && !abandon) MPI_Comm_free(&comm_);
   }
 
   int rank() const override { return rank_; }
