@@ -154,7 +154,9 @@ int main() {
       t.check(!msg.empty(), "no timeout error");
       t.check(msg.find("all_reduce of 1 F64 on group 'world' (rank 0 of") != std::string::npos, "message: " + msg);
       t.check(msg.find("did not complete within 2 s") != std::string::npos, "message: " + msg);
-      t.check(waited >= 1.9 && waited < 10, str_cat("waited ", waited, " s"));
+      // loose bounds (a correctness check of the timeout, not a timing benchmark); the wait
+      // used to exceed the timeout by the worker-polling phase (5.7 s for 2 s on 2 cores)
+      t.check(waited >= 1.9 && waited < 5, str_cat("waited ", waited, " s for a 2 s timeout"));
       world->barrier();   // releases the late ranks
       while (!w->test()) std::this_thread::sleep_for(std::chrono::milliseconds(1));   // the late join completes it
       t.check(v == static_cast<double>(R), "late all_reduce result");
