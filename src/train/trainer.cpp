@@ -226,7 +226,9 @@ float Trainer::train_step(int64_t step, double* grad_norm, float* lr, double* ex
   *grad_norm = std::sqrt(sumsq);
   *lr = optim::lr_at(tc_.schedule, step);
   adamw_.step(params_.data(), grads_.data(), *lr, optim::clip_scale(*grad_norm, tc_.grad_clip), step + 1);
-  grad_sync_.gather_params(params_.data());
+  const auto t_gather = Clock::now();
+  grad_sync_.gather_params(params_.data());   // ZeRO-1: nothing hides this all-gather
+  *exposed_s += seconds_since(t_gather);
   return static_cast<float>(loss);
 }
 
