@@ -60,20 +60,7 @@ declare -A SHAPE=(
   [G]="--vocab 50257 --layers 12 --embd 768 --heads 12 --seq 256 --batch 4")
 declare -A STEPS=([S]="--steps 10 --warmup 2" [M]="--steps 4 --warmup 1" [G]="--steps 3 --warmup 1")
 
-# Busy % of the CPUs (all processes) over 0.5 s; waits while it exceeds IDLE_MAX_PCT.
-busy_pct() {
-  local a b c d e f g h t1 i1 t2 i2
-  read -r _ a b c d e f g h _ </proc/stat; t1=$((a + b + c + d + e + f + g + h)); i1=$((d + e))
-  sleep 0.5
-  read -r _ a b c d e f g h _ </proc/stat; t2=$((a + b + c + d + e + f + g + h)); i2=$((d + e))
-  echo $((100 * ((t2 - t1) - (i2 - i1)) / (t2 - t1 > 0 ? t2 - t1 : 1)))
-}
-wait_idle() {
-  local start=$SECONDS b
-  b=$(busy_pct)
-  while ((b > IDLE_MAX_PCT && SECONDS - start < IDLE_WAIT_S)); do sleep 2; b=$(busy_pct); done
-  echo "$b"
-}
+source "$ROOT/bench/idle.sh"
 
 mkdir -p "$OUT_DIR"
 RAW=$OUT_DIR/vs_torch.jsonl

@@ -44,6 +44,13 @@ po::variables_map parse_or_throw(const std::vector<std::string>& args, const po:
   return vm;
 }
 
+// Generated text for a terminal: the byte tokenizer's end-of-document token (NUL) becomes a newline.
+std::string printable(std::string text) {
+  for (char& ch : text)
+    if (ch == '\0') ch = '\n';
+  return text;
+}
+
 void setup_threads(int requested) {   // requested 0 = all cores
   int n = requested > 0 ? requested : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   kernels::set_num_threads(n);
@@ -142,10 +149,7 @@ int train_on_grid(RunConfig& rc, comm::Communicator& world) {
                                        : std::string()));
   if (!r.last_checkpoint.empty()) log_info(str_cat("checkpoint: ", r.last_checkpoint));
   if (!r.sample.empty()) {
-    std::string text = r.sample;
-    for (char& ch : text)
-      if (ch == '\0') ch = '\n';   // byte tokenizer's end-of-document token
-    std::cout << "---- sample ----\n" << text << "\n---- end of sample ----" << std::endl;
+    std::cout << "---- sample ----\n" << printable(r.sample) << "\n---- end of sample ----" << std::endl;
   }
   return 0;
 }
@@ -245,9 +249,7 @@ int command_generate(const std::vector<std::string>& args) {
                            .stop_token = -1};
   const std::string prompt = vm["prompt"].as<std::string>();
   auto out = train::generate_tokens(m, params.data(), tok->encode(prompt), g);
-  std::string text = prompt + tok->decode(out);
-  for (char& ch : text)
-    if (ch == '\0') ch = '\n';
+  const std::string text = printable(prompt + tok->decode(out));
   log_info(str_cat("checkpoint ", dir, " (step ", meta.step, ")"));
   std::cout << text << std::endl;
   return 0;

@@ -31,19 +31,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_
 # BUILD=0 skips the build (e.g. while someone else builds in build/)
 [[ ${BUILD:-1} == 0 ]] || cmake --build build -j2 --target bench_allreduce >/dev/null
 
-busy_pct() {   # busy % of all CPUs (every process) over 0.5 s
-  local a b c d e f g h t1 i1 t2 i2
-  read -r _ a b c d e f g h _ </proc/stat; t1=$((a + b + c + d + e + f + g + h)); i1=$((d + e))
-  sleep 0.5
-  read -r _ a b c d e f g h _ </proc/stat; t2=$((a + b + c + d + e + f + g + h)); i2=$((d + e))
-  echo $((100 * ((t2 - t1) - (i2 - i1)) / (t2 - t1 > 0 ? t2 - t1 : 1)))
-}
-wait_idle() {
-  local start=$SECONDS b
-  b=$(busy_pct)
-  while ((b > IDLE_MAX_PCT && SECONDS - start < IDLE_WAIT_S)); do sleep 2; b=$(busy_pct); done
-  echo "$b"
-}
+source "$ROOT/bench/idle.sh"
 
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
 for n in $RANKS; do

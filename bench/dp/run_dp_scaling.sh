@@ -47,19 +47,7 @@ COMMON=(train --config configs/default.ini --data.corpus="$CORPUS" --model.arch=
   --train.steps="$STEPS" --train.threads=1 --optim.warmup_steps=5 --eval.interval=0 --eval.windows=16
   --sample.tokens=0 --checkpoint.interval=0 --log.interval=1 --log.peak_gflops="$PEAK_GFLOPS")
 
-busy_pct() {   # busy % of all CPUs (every process) over 0.5 s
-  local a b c d e f g h t1 i1 t2 i2
-  read -r _ a b c d e f g h _ </proc/stat; t1=$((a + b + c + d + e + f + g + h)); i1=$((d + e))
-  sleep 0.5
-  read -r _ a b c d e f g h _ </proc/stat; t2=$((a + b + c + d + e + f + g + h)); i2=$((d + e))
-  echo $((100 * ((t2 - t1) - (i2 - i1)) / (t2 - t1 > 0 ? t2 - t1 : 1)))
-}
-wait_idle() {
-  local start=$SECONDS b
-  b=$(busy_pct)
-  while ((b > IDLE_MAX_PCT && SECONDS - start < IDLE_WAIT_S)); do sleep 2; b=$(busy_pct); done
-  echo "$b"
-}
+source "$ROOT/bench/idle.sh"
 
 WORK=$(mktemp -d /tmp/plinth-dp-scaling.XXXXXX); trap 'rm -rf "$WORK"' EXIT
 

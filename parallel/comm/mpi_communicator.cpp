@@ -57,6 +57,20 @@ int world_rank() {
   return r;
 }
 
+// Counts beyond INT_MAX are reduced in chunks of this many elements.
+constexpr int64_t kChunk = INT_MAX / 2;
+
+// In-place blocking all-reduce of any count (chunked).
+int all_reduce_blocking(void* buf, int64_t count, DType t, ReduceOp op, MPI_Comm c) {
+  char* p = static_cast<char*>(buf);
+  for (int64_t done = 0; done < count; done += kChunk) {
+    const int rc = MPI_Allreduce(MPI_IN_PLACE, p + done * dtype_size(t), static_cast<int>(std::min(kChunk, count - done)),
+                                 mpi_type(t), mpi_op(op), c);
+    if (rc != MPI_SUCCESS) return rc;
+  }
+  return MPI_SUCCESS;
+}
+
 // Where an operation ran, for messages: "all_reduce of 1048576 F32 on group 'dp' (rank 1 of 2, world rank 3)".
 struct OpLabel {
   std::string text;
@@ -313,16 +327,8 @@ class MpiCommunicator final : public Communicator {
   // guarded by the watchdog; otherwise they queue behind the worker's collectives.
   void all_reduce(void* buf, int64_t count, DType t, ReduceOp op) override {
     if (!inline_ok()) return Communicator::all_reduce(buf, count, t, op);
-    run_inline(str_cat("all_reduce of ", count, " ", dtype_name(t)), [&] {
-      const int64_t chunk = INT_MAX / 2;
-      char* p = static_cast<char*>(buf);
-      for (int64_t done = 0; done < count; done += chunk) {
-        const int rc = MPI_Allreduce(MPI_IN_PLACE, p + done * dtype_size(t), static_cast<int>(std::min(chunk, count - done)),
-                                     mpi_type(t), mpi_op(op), comm_);
-        if (rc != MPI_SUCCESS) return rc;
-      }
-      return MPI_SUCCESS;
-    });
+    run_inline(str_cat("all_reduce of ", count, " ", dtype_name(t)),
+               [&] { return all_reduce_blocking(buf, count, t, op, comm_); });
   }
   void broadcast(void* buf, int64_t count, DType t, int root) override {
     if (!inline_ok()) return Communicator::broadcast(buf, count, t, root);
@@ -339,38 +345,23 @@ class MpiCommunicator final : public Communicator {
   }
   void all_gather(const void* send, void* recv, const std::vector<int64_t>& counts, DType t) override {
     if (!inline_ok()) return Communicator::all_gather(send, recv, counts, t);
-    const std::vector<int> n = to_int(counts, "all_gather");
-    std::vector<int> d(n.size(), 0);
-    int64_t off = 0;
-    for (size_t r = 0; r < n.size(); ++r) {
-      PLINTH_CHECK(off <= INT_MAX, Comm, "all_gather on group '", name_, "': displacement exceeds INT_MAX");
-      d[r] = static_cast<int>(off);
-      off += n[r];
-    }
-    run_inline(str_cat("all_gather of ", off, " ", dtype_name(t)), [&] {
+    const std::string what = str_cat("all_gather of ", total(counts, "all_gather"), " ", dtype_name(t));
+    const auto [n, d] = gather_layout(counts);
+    run_inline(what, [&] {
       return MPI_Allgatherv(send, n[static_cast<size_t>(rank_)], mpi_type(t), recv, n.data(), d.data(), mpi_type(t), comm_);
     });
   }
 
   std::unique_ptr<Work> all_reduce_async(void* buf, int64_t count, DType t, ReduceOp op) override {
     if (threaded_) {
-      const int64_t chunk = INT_MAX / 2;
-      return on_worker(str_cat("all_reduce of ", count, " ", dtype_name(t)), [=, c = comm_] {
-        char* p = static_cast<char*>(buf);
-        for (int64_t done = 0; done < count; done += chunk) {
-          const int rc = MPI_Allreduce(MPI_IN_PLACE, p + done * dtype_size(t), static_cast<int>(std::min(chunk, count - done)),
-                                       mpi_type(t), mpi_op(op), c);
-          if (rc != MPI_SUCCESS) return rc;
-        }
-        return MPI_SUCCESS;
-      });
+      return on_worker(str_cat("all_reduce of ", count, " ", dtype_name(t)),
+                       [=, c = comm_] { return all_reduce_blocking(buf, count, t, op, c); });
     }
     auto w = make_work(str_cat("all_reduce of ", count, " ", dtype_name(t)));
-    // counts beyond INT_MAX go in chunks, each its own request
-    const int64_t chunk = INT_MAX / 2;
+    // counts beyond what one MPI call takes go in chunks, each its own request
     char* p = static_cast<char*>(buf);
-    for (int64_t done = 0; done < count; done += chunk) {
-      const int n = static_cast<int>(std::min(chunk, count - done));
+    for (int64_t done = 0; done < count; done += kChunk) {
+      const int n = static_cast<int>(std::min(kChunk, count - done));
       w->requests.emplace_back();
       check(MPI_Iallreduce(MPI_IN_PLACE, p + done * dtype_size(t), n, mpi_type(t), mpi_op(op), comm_,
                            &w->requests.back()), *w);
@@ -394,21 +385,15 @@ class MpiCommunicator final : public Communicator {
 
   std::unique_ptr<Work> all_gather_async(const void* send, void* recv, const std::vector<int64_t>& counts,
                                          DType t) override {
-    auto w = make_work(str_cat("all_gather of ", total(counts, "all_gather"), " ", dtype_name(t)));
-    w->counts = to_int(counts, "all_gather");
-    w->displs.assign(w->counts.size(), 0);
-    int64_t off = 0;
-    for (size_t r = 0; r < w->counts.size(); ++r) {
-      PLINTH_CHECK(off <= INT_MAX, Comm, "all_gather on group '", name_, "': displacement exceeds INT_MAX");
-      w->displs[r] = static_cast<int>(off);
-      off += w->counts[r];
-    }
+    const std::string what = str_cat("all_gather of ", total(counts, "all_gather"), " ", dtype_name(t));
+    auto [n, d] = gather_layout(counts);
     if (threaded_)
-      return on_worker(str_cat("all_gather of ", off, " ", dtype_name(t)),
-                       [=, c = comm_, n = w->counts, d = w->displs, me = rank_] {
-                         return MPI_Allgatherv(send, n[static_cast<size_t>(me)], mpi_type(t), recv, n.data(), d.data(),
-                                               mpi_type(t), c);
-                       });
+      return on_worker(what, [=, c = comm_, n = n, d = d, me = rank_] {
+        return MPI_Allgatherv(send, n[static_cast<size_t>(me)], mpi_type(t), recv, n.data(), d.data(), mpi_type(t), c);
+      });
+    auto w = make_work(what);
+    w->counts = std::move(n);
+    w->displs = std::move(d);
     w->requests.emplace_back();
     check(MPI_Iallgatherv(send, w->counts[static_cast<size_t>(rank_)], mpi_type(t), recv, w->counts.data(),
                           w->displs.data(), mpi_type(t), comm_, &w->requests.back()), *w);
@@ -504,6 +489,17 @@ class MpiCommunicator final : public Communicator {
     int64_t s = 0;
     for (int64_t c : counts) s += c;
     return s;
+  }
+  // Per-rank counts and displacements of an all-gather, as MPI's ints.
+  std::pair<std::vector<int>, std::vector<int>> gather_layout(const std::vector<int64_t>& counts) const {
+    std::vector<int> n = to_int(counts, "all_gather"), d(n.size(), 0);
+    int64_t off = 0;
+    for (size_t r = 0; r < n.size(); ++r) {
+      PLINTH_CHECK(off <= INT_MAX, Comm, "all_gather on group '", name_, "': displacement exceeds INT_MAX");
+      d[r] = static_cast<int>(off);
+      off += n[r];
+    }
+    return {std::move(n), std::move(d)};
   }
   std::vector<int> to_int(const std::vector<int64_t>& counts, const char* op) const {
     total(counts, op);
