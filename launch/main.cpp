@@ -1,4 +1,4 @@
-// main.cpp -- the plinth command line: prepare | train | generate.
+// main.cpp -- the plinth command line: prepare | train | generate | submit.
 // The only main() of plinth. Errors thrown anywhere below become one logged message naming
 // what was wrong, and a non-zero exit (2 for bad configuration or input, 1 otherwise).
 #include <cstdio>
@@ -11,6 +11,8 @@
 #include "core/log.h"
 #include "kernels/kernels.h"
 #include "launch/commands.h"
+#include "launch/sweep_commands.h"
+#include "launch/submit_command.h"
 
 namespace {
 
@@ -21,6 +23,8 @@ const char* kUsage =
     "  prepare   turn text files / JSONL into an HDF5 token corpus (byte or SentencePiece BPE)\n"
     "  train     train a GPT-2 or LLaMA style model: plinth train --config configs/NAME.ini [--key=value ...]\n"
     "  generate  sample text from a checkpoint: plinth generate --checkpoint DIR --prompt TEXT\n"
+    "  submit    check a training job and submit it to Slurm: plinth submit --nodes N --ntasks-per-node M --config FILE.ini\n"
+    "  sweep     scaling-law sweeps: plinth sweep plan|run|collect|fit|report (docs/sweeps.md)\n"
     "\n"
     "`plinth <command> --help` lists each command's options.\n";
 
@@ -37,6 +41,8 @@ int main(int argc, char** argv) {
     if (command == "prepare") return plinth::launch::command_prepare(args);
     if (command == "train") return plinth::launch::command_train(args);
     if (command == "generate") return plinth::launch::command_generate(args);
+    if (command == "sweep") return plinth::launch::command_sweep(args);
+    if (command == "submit") return plinth::launch::command_submit(args);
     std::fprintf(stderr, "plinth: unknown command '%s'\n\n%s", command.c_str(), kUsage);
     return 2;
   } catch (const plinth::Error& e) {
