@@ -17,7 +17,6 @@
 #include "io/checkpoint.h"
 #include "io/corpus.h"
 #include "io/prepare.h"
-#include "io/synthetic_corpus.h"
 #include "io/tokenizer.h"
 #include "kernels/kernels.h"
 #include "launch/launch_env.h"
@@ -72,34 +71,10 @@ int command_prepare(const std::vector<std::string>& args) {
       ("tokenizer", po::value<std::string>()->default_value("byte"), "byte | sentencepiece")
       ("vocab-size", po::value<int>()->default_value(1024), "SentencePiece BPE vocabulary size")
       ("val-fraction", po::value<double>()->default_value(0.05), "fraction of documents held out for validation")
-      ("seed", po::value<uint64_t>()->default_value(1234), "seed of the train/validation split (with --synthetic: of the source)")
-      ("synthetic", "generate the corpus from a seeded order-k Markov chain of known entropy rate instead of --input")
-      ("symbols", po::value<int64_t>()->default_value(32), "--synthetic: alphabet size S (tokens are bytes)")
-      ("order", po::value<int>()->default_value(2), "--synthetic: context length k of the chain")
-      ("concentration", po::value<double>()->default_value(0.5), "--synthetic: Dirichlet parameter of the transition rows")
-      ("train-tokens", po::value<int64_t>()->default_value(4000000), "--synthetic: training tokens")
-      ("val-tokens", po::value<int64_t>()->default_value(200000), "--synthetic: held-out tokens");
+      ("seed", po::value<uint64_t>()->default_value(1234), "seed of the train/validation split");
   po::variables_map vm = parse_or_throw(args, d, "prepare");
   if (vm.count("help")) {
-    std::cout << "usage: plinth prepare --input GLOB [--input ...] --output FILE.h5 [options]\n"
-                 "       plinth prepare --synthetic --output FILE.h5 [--symbols S --order k --concentration a ...]\n\n" << d;
-    return 0;
-  }
-  if (vm.count("synthetic")) {   // a source with known entropy (io/synthetic_corpus.h)
-    PLINTH_CHECK(!vm.count("input"), Config, "plinth prepare: --synthetic and --input exclude each other");
-    PLINTH_CHECK(vm.count("output"), Config, "plinth prepare: --output is required");
-    io::SyntheticOptions so;
-    so.symbols = vm["symbols"].as<int64_t>();
-    so.order = vm["order"].as<int>();
-    so.concentration = vm["concentration"].as<double>();
-    so.train_tokens = vm["train-tokens"].as<int64_t>();
-    so.val_tokens = vm["val-tokens"].as<int64_t>();
-    so.seed = vm["seed"].as<uint64_t>();
-    so.output = vm["output"].as<std::string>();
-    io::SyntheticReport r = io::synthetic_corpus_write(so);
-    log_info(str_cat("wrote ", so.output, ": synthetic order-", so.order, " Markov source over ", so.symbols,
-                     " symbols (", r.contexts, " contexts), entropy rate H = ", r.entropy_rate, " nats/token; ",
-                     r.train_tokens, " train + ", r.val_tokens, " val tokens, in ", r.seconds, " s"));
+    std::cout << "usage: plinth prepare --input GLOB [--input ...] --output FILE.h5 [options]\n\n" << d;
     return 0;
   }
   PLINTH_CHECK(vm.count("input"), Config, "plinth prepare: --input is required");
@@ -145,17 +120,18 @@ int train_on_grid(RunConfig& rc, comm::Communicator& world) {
     shape.dp = world.size() / (shape.tp * shape.pp);
   }
   parallel::grid_validate(shape, world.size());
+  PLINTH_CHECK(shape.pp == 1, Config, "parallel.pp (", shape.pp,
+               ") must be 1 in this build: pipeline parallelism is not implemented yet");
   model::model_config_validate_tp(rc.model, shape.tp, rc.train.sequence_parallel);   // before any allocation
   rc.values["parallel.dp"] = std::to_string(shape.dp);
   train::train_config_resolve_batch(rc.train, shape.dp);
-  train::train_pipeline_partition(rc.model.n_layer, rc.train, shape.pp);   // stages vs layers and micro-batches
   rc.values["train.grad_accum"] = std::to_string(rc.train.grad_accum);
   rc.values["train.global_batch"] = std::to_string(rc.train.global_batch);
   parallel::Grid grid(world, shape);
   if (world.rank() == 0 && world.size() > 1)
     log_info(str_cat("grid: world ", world.size(), " = tp ", shape.tp, " x pp ", shape.pp, " x dp ", shape.dp,
                      ", comm_timeout ", rc.parallel.comm_timeout_s, " s"));
-  train::Trainer trainer(rc.model, rc.train, run_config_ini(rc), grid.tp(), grid.pp(), grid.dp());
+  train::Trainer trainer(rc.model, rc.train, run_config_ini(rc), grid.tp(), grid.dp());
   train::TrainResult r = trainer.run();
 
   if (world.rank() != 0) return 0;
