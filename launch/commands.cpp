@@ -17,6 +17,7 @@
 #include "io/checkpoint.h"
 #include "io/corpus.h"
 #include "io/prepare.h"
+#include "io/synthetic_corpus.h"
 #include "io/tokenizer.h"
 #include "kernels/kernels.h"
 #include "launch/launch_env.h"
@@ -71,10 +72,34 @@ int command_prepare(const std::vector<std::string>& args) {
       ("tokenizer", po::value<std::string>()->default_value("byte"), "byte | sentencepiece")
       ("vocab-size", po::value<int>()->default_value(1024), "SentencePiece BPE vocabulary size")
       ("val-fraction", po::value<double>()->default_value(0.05), "fraction of documents held out for validation")
-      ("seed", po::value<uint64_t>()->default_value(1234), "seed of the train/validation split");
+      ("seed", po::value<uint64_t>()->default_value(1234), "seed of the train/validation split (with --synthetic: of the source)")
+      ("synthetic", "generate the corpus from a seeded order-k Markov chain of known entropy rate instead of --input")
+      ("symbols", po::value<int64_t>()->default_value(32), "--synthetic: alphabet size S (tokens are bytes)")
+      ("order", po::value<int>()->default_value(2), "--synthetic: context length k of the chain")
+      ("concentration", po::value<double>()->default_value(0.5), "--synthetic: Dirichlet parameter of the transition rows")
+      ("train-tokens", po::value<int64_t>()->default_value(4000000), "--synthetic: training tokens")
+      ("val-tokens", po::value<int64_t>()->default_value(200000), "--synthetic: held-out tokens");
   po::variables_map vm = parse_or_throw(args, d, "prepare");
   if (vm.count("help")) {
-    std::cout << "usage: plinth prepare --input GLOB [--input ...] --output FILE.h5 [options]\n\n" << d;
+    std::cout << "usage: plinth prepare --input GLOB [--input ...] --output FILE.h5 [options]\n"
+                 "       plinth prepare --synthetic --output FILE.h5 [--symbols S --order k --concentration a ...]\n\n" << d;
+    return 0;
+  }
+  if (vm.count("synthetic")) {   // a source with known entropy (io/synthetic_corpus.h)
+    PLINTH_CHECK(!vm.count("input"), Config, "plinth prepare: --synthetic and --input exclude each other");
+    PLINTH_CHECK(vm.count("output"), Config, "plinth prepare: --output is required");
+    io::SyntheticOptions so;
+    so.symbols = vm["symbols"].as<int64_t>();
+    so.order = vm["order"].as<int>();
+    so.concentration = vm["concentration"].as<double>();
+    so.train_tokens = vm["train-tokens"].as<int64_t>();
+    so.val_tokens = vm["val-tokens"].as<int64_t>();
+    so.seed = vm["seed"].as<uint64_t>();
+    so.output = vm["output"].as<std::string>();
+    io::SyntheticReport r = io::synthetic_corpus_write(so);
+    log_info(str_cat("wrote ", so.output, ": synthetic order-", so.order, " Markov source over ", so.symbols,
+                     " symbols (", r.contexts, " contexts), entropy rate H = ", r.entropy_rate, " nats/token; ",
+                     r.train_tokens, " train + ", r.val_tokens, " val tokens, in ", r.seconds, " s"));
     return 0;
   }
   PLINTH_CHECK(vm.count("input"), Config, "plinth prepare: --input is required");

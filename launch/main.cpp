@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "kernels/kernels.h"
 #include "launch/commands.h"
+#include "launch/sweep_commands.h"
 #include "launch/submit_command.h"
 
 namespace {
@@ -23,6 +24,7 @@ const char* kUsage =
     "  train     train a GPT-2 or LLaMA style model: plinth train --config configs/NAME.ini [--key=value ...]\n"
     "  generate  sample text from a checkpoint: plinth generate --checkpoint DIR --prompt TEXT\n"
     "  submit    check a training job and submit it to Slurm: plinth submit --nodes N --ntasks-per-node M --config FILE.ini\n"
+    "  sweep     scaling-law sweeps: plinth sweep plan|run|collect|fit|report (docs/sweeps.md)\n"
     "\n"
     "`plinth <command> --help` lists each command's options.\n";
 
@@ -39,6 +41,7 @@ int main(int argc, char** argv) {
     if (command == "prepare") return plinth::launch::command_prepare(args);
     if (command == "train") return plinth::launch::command_train(args);
     if (command == "generate") return plinth::launch::command_generate(args);
+    if (command == "sweep") return plinth::launch::command_sweep(args);
     if (command == "submit") return plinth::launch::command_submit(args);
     std::fprintf(stderr, "plinth: unknown command '%s'\n\n%s", command.c_str(), kUsage);
     return 2;

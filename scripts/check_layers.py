@@ -18,8 +18,9 @@ LAYERS = {
     "src/model": {"core", "kernels", "model", "tensor_parallel", "comm"},
     "src/optim": {"core", "kernels", "optim"},
     "src/io": {"core", "io"},
+    "src/sweep": {"core", "kernels", "model", "io", "sweep"},
     "src/train": {"core", "kernels", "comm", "parallel", "tensor_parallel", "model", "optim", "io", "train"},
-    "launch": {"core", "kernels", "comm", "parallel", "tensor_parallel", "model", "optim", "io", "train", "launch"},
+    "launch": {"core", "kernels", "comm", "parallel", "tensor_parallel", "model", "optim", "io", "train", "sweep", "launch"},
 }
 FORBIDDEN_IN_CORE = ("mpi.h", "hdf5.h", "H5", "cuda", "nccl")
 
@@ -29,7 +30,7 @@ def layer_of_include(inc):
         return "comm"
     if inc.startswith("parallel/tensor_parallel"):
         return "tensor_parallel"
-    for name in ("core", "kernels", "parallel", "model", "optim", "io", "train", "launch"):
+    for name in ("core", "kernels", "parallel", "model", "optim", "io", "sweep", "train", "launch"):
         if inc.startswith(name + "/"):
             return name
     return None  # system or third-party header
