@@ -300,6 +300,22 @@ std::string submit_render(const std::string& template_text, const SubmitOptions&
   if (!o.partition.empty()) ours.push_back({"partition", o.partition});
   if (!o.account.empty()) ours.push_back({"account", o.account});
   auto directive = [](const std::string& k, const std::string& v) { return "#SBATCH --" + k + (v.empty() ? "" : "=" + v); };
+  // --sbatch-arg options win over the values above and over the template's lines for the same option.
+  auto option_key = [](const std::string& opt) { return opt.substr(2, opt.find_first_of("= \t", 2) - 2); };
+  std::vector<std::string> overridden;
+  for (const std::string& a : o.sbatch_args) {
+    PLINTH_CHECK(a.rfind("--", 0) == 0 && a.size() > 2, Config, "plinth submit: --sbatch-arg '", a,
+                 "' is not a long sbatch option (--name or --name=value)");
+    const std::string key = option_key(a);
+    for (const char* checked : {"nodes", "ntasks", "ntasks-per-node", "time", "signal"})
+      PLINTH_CHECK(key != checked, Config, "plinth submit: --sbatch-arg ", a, " would bypass the checks; use plinth ",
+                   "submit's own ", key == "ntasks" ? "--nodes/--ntasks-per-node" : key == "signal" ? "--signal-margin" : "--" + key);
+    overridden.push_back(key);
+  }
+  auto is_overridden = [&](const std::string& k) {
+    return std::find(overridden.begin(), overridden.end(), k) != overridden.end();
+  };
+  std::erase_if(ours, [&](const auto& kv) { return is_overridden(kv.first); });
 
   std::vector<std::string> lines;
   std::stringstream in(template_text);
@@ -309,8 +325,8 @@ std::string submit_render(const std::string& template_text, const SubmitOptions&
   bool marker = false;
   while (std::getline(in, line)) {
     if (line.rfind("#SBATCH --", 0) == 0) {
-      const std::string key = line.substr(10, line.find_first_of("= \t", 10) - 10);
-      if (key == "ntasks") continue;   // ntasks-per-node x nodes says it
+      const std::string key = option_key(line.substr(8));
+      if (key == "ntasks" || is_overridden(key)) continue;   // ntasks: ntasks-per-node x nodes says it
       auto it = std::find_if(ours.begin(), ours.end(), [&](const auto& kv) { return kv.first == key; });
       if (it != ours.end()) {
         if (used[key]) continue;
@@ -360,6 +376,7 @@ int command_submit(const std::vector<std::string>& args) {
   if (o.template_path.empty())
     o.template_path = (fs::path(sdir) / (o.sweep_dir.empty() ? "pretrain.sbatch" : "sweep_array.sbatch")).string();
   if (o.plinth_bin.empty()) o.plinth_bin = fs::read_symlink("/proc/self/exe").string();
+  if (!o.sweep_dir.empty() && o.job_name == "plinth") o.job_name = "plinth-sweep";
   PLINTH_CHECK(fs::exists(o.plinth_bin), Config, "plinth submit: --plinth ", o.plinth_bin, " does not exist");
   o.plinth_bin = fs::absolute(o.plinth_bin).string();
 

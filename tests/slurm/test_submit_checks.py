@@ -118,6 +118,17 @@ class SubmitChecks(unittest.TestCase):
         self.refused(["--launcher=ssh", *self.base()], "--launcher must be srun or mpirun")
         self.refused(["--bogus=1", *self.base()], "unknown option '--bogus'")
 
+    def test_sbatch_args_replace_template_lines_but_not_checked_ones(self):
+        p = self.submit("--dry-run", "--sbatch-arg=--output=elsewhere-%j.out", "--sbatch-arg=--exclusive", *self.base())
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        with open(os.path.join(self.out, "submit.sbatch")) as f:
+            script = f.read()
+        self.assertIn("#SBATCH --output=elsewhere-%j.out", script)
+        self.assertEqual(script.count("#SBATCH --output"), 1)
+        self.assertIn("#SBATCH --exclusive", script)
+        self.refused(["--sbatch-arg=--time=5", *self.base()], "would bypass the checks; use plinth submit's own --time")
+        self.refused(["--sbatch-arg=--ntasks=8", *self.base()], "--nodes/--ntasks-per-node")
+
     def test_sweep_run_without_config(self):
         sweep = os.path.join(WORK, "sweep_bad")
         os.makedirs(os.path.join(sweep, "runs", "r000"), exist_ok=True)
