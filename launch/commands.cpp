@@ -145,18 +145,17 @@ int train_on_grid(RunConfig& rc, comm::Communicator& world) {
     shape.dp = world.size() / (shape.tp * shape.pp);
   }
   parallel::grid_validate(shape, world.size());
-  PLINTH_CHECK(shape.pp == 1, Config, "parallel.pp (", shape.pp,
-               ") must be 1 in this build: pipeline parallelism is not implemented yet");
   model::model_config_validate_tp(rc.model, shape.tp, rc.train.sequence_parallel);   // before any allocation
   rc.values["parallel.dp"] = std::to_string(shape.dp);
   train::train_config_resolve_batch(rc.train, shape.dp);
+  train::train_pipeline_partition(rc.model.n_layer, rc.train, shape.pp);   // stages vs layers and micro-batches
   rc.values["train.grad_accum"] = std::to_string(rc.train.grad_accum);
   rc.values["train.global_batch"] = std::to_string(rc.train.global_batch);
   parallel::Grid grid(world, shape);
   if (world.rank() == 0 && world.size() > 1)
     log_info(str_cat("grid: world ", world.size(), " = tp ", shape.tp, " x pp ", shape.pp, " x dp ", shape.dp,
                      ", comm_timeout ", rc.parallel.comm_timeout_s, " s"));
-  train::Trainer trainer(rc.model, rc.train, run_config_ini(rc), grid.tp(), grid.dp());
+  train::Trainer trainer(rc.model, rc.train, run_config_ini(rc), grid.tp(), grid.pp(), grid.dp());
   train::TrainResult r = trainer.run();
 
   if (world.rank() != 0) return 0;

@@ -38,7 +38,10 @@ const OptionDef kOptions[] = {
     {"data.weights", "", "blending weights, comma-separated; empty = proportional to training tokens"},
     {"data.access", "shared", "shared (every rank reads its windows) | coordinator (rank 0 reads and sends)"},
     {"parallel.tp", "1", "tensor-parallel size"},
-    {"parallel.pp", "1", "pipeline-parallel size"},
+    {"parallel.pp", "1", "pipeline-parallel size (stages)"},
+    {"parallel.pp_schedule", "1f1b", "pipeline schedule: gpipe | 1f1b | interleaved"},
+    {"parallel.pp_chunks", "1", "model chunks (virtual stages) per pipeline rank; >= 2 with pp_schedule = interleaved"},
+    {"parallel.pp_layers", "", "explicit layers per virtual stage, e.g. 0-2,3-5,6-7 (default: even split)"},
     {"parallel.dp", "0", "data-parallel size; 0 = world size / (tp * pp)"},
     {"parallel.sequence_parallel", "0", "1 = shard norms along the sequence over tp (all-gather / reduce-scatter)"},
     {"parallel.zero", "0", "0 = replicated optimizer, 1 = ZeRO-1 (optimizer state sharded over dp)"},
@@ -147,6 +150,9 @@ RunConfig from_map(const std::map<std::string, std::string>& kv) {
   r.parallel.pp = static_cast<int>(i64("parallel.pp"));
   r.parallel.dp = static_cast<int>(i64("parallel.dp"));
   r.parallel.comm_timeout_s = f64("parallel.comm_timeout");
+  r.train.pp_schedule = parallel::schedule_kind_from_name(str("parallel.pp_schedule"));
+  r.train.pp_chunks = static_cast<int>(i64("parallel.pp_chunks"));
+  r.train.pp_layers = str("parallel.pp_layers");
   PLINTH_CHECK(r.parallel.comm_timeout_s > 0, Config, "parallel.comm_timeout must be positive");
   const int64_t seqp = i64("parallel.sequence_parallel");
   PLINTH_CHECK(seqp == 0 || seqp == 1, Config, "parallel.sequence_parallel must be 0 or 1, got ", seqp);

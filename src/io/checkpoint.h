@@ -31,10 +31,15 @@ struct CheckpointMeta {
 };
 
 // One flat buffer and its layout, stored under group `group` ("model", "optim/exp_avg", ...).
+// All: the layout must name every tensor the file holds (a model mismatch otherwise).
+// Subset: the layout holds part of the model (a pipeline stage); other stored tensors are skipped.
+enum class TensorCoverage { All, Subset };
+
 struct CheckpointTensors {
   std::string group;
   const ParamLayout* layout;
   float* data;                       // read by save, filled by load
+  TensorCoverage coverage = TensorCoverage::All;
 };
 
 enum class ResumeMode { Latest, ExactPath };

@@ -250,6 +250,7 @@ void state_load(const std::string& file, const std::vector<CheckpointTensors>& s
                               ? bytes_checksum(dst, static_cast<size_t>(spec.numel()) * sizeof(float))
                               : dataset_checksum(ds));
     }
+    if (s.coverage == TensorCoverage::Subset) continue;
     std::vector<std::string> stored;
     collect_datasets(g, "", stored);
     for (const std::string& name : stored)

@@ -3,7 +3,8 @@
 
 namespace plinth::model {
 
-Activations activations_allocate(const ModelConfig& c, const TpDims& d, int64_t B, int64_t T) {
+Activations activations_allocate(const ModelConfig& c, const TpDims& d, int64_t B, int64_t T, int64_t n_layers,
+                                 HoldsHead head) {
   const bool sp = d.sequence_parallel();
   const int64_t N = B * T, Ns = sp ? N / d.tp : N, C = c.n_embd, F = d.ffn;
   const int64_t QD = d.q_dim, KVD = d.kv_dim;
@@ -11,9 +12,9 @@ Activations activations_allocate(const ModelConfig& c, const TpDims& d, int64_t 
   a.B = B;
   a.T = T;
   a.dims = d;
-  a.residual.resize(c.n_layer + 1);
+  a.residual.resize(static_cast<size_t>(n_layers + 1));
   for (auto& r : a.residual) r.resize(Ns * C);
-  a.layers.resize(c.n_layer);
+  a.layers.resize(static_cast<size_t>(n_layers));
   for (auto& l : a.layers) {
     l.norm1.resize(Ns * C); l.norm1_mean.resize(Ns); l.norm1_rstd.resize(Ns);
     if (sp) l.norm1_full.resize(N * C);
@@ -26,11 +27,13 @@ Activations activations_allocate(const ModelConfig& c, const TpDims& d, int64_t 
     if (c.arch == Arch::Llama) l.up.resize(N * F);
     l.act.resize(N * F);
   }
-  a.fnorm.resize(Ns * C); a.fnorm_mean.resize(Ns); a.fnorm_rstd.resize(Ns);
-  if (sp) a.fnorm_full.resize(N * C);
-  a.logits.resize(N * d.vocab);
-  a.losses.resize(N);
-  a.ce_stats.resize(2 * N);
+  if (head == HoldsHead::Yes) {
+    a.fnorm.resize(Ns * C); a.fnorm_mean.resize(Ns); a.fnorm_rstd.resize(Ns);
+    if (sp) a.fnorm_full.resize(N * C);
+    a.logits.resize(N * d.vocab);
+    a.losses.resize(N);
+    a.ce_stats.resize(2 * N);
+  }
   a.dres.resize(Ns * C); a.dnorm.resize(Ns * C); a.branch.resize(N * C);
   if (sp) { a.dfull.resize(N * C); a.dnorm_full.resize(N * C); }
   if (d.tp > 1) a.seq_scratch.resize(N * C);
@@ -38,6 +41,10 @@ Activations activations_allocate(const ModelConfig& c, const TpDims& d, int64_t 
   if (c.arch == Arch::Llama) a.dup.resize(N * F);
   a.datt.resize(N * QD); a.dq.resize(N * QD); a.dk.resize(N * KVD); a.dv.resize(N * KVD);
   return a;
+}
+
+Activations activations_allocate(const ModelConfig& c, const TpDims& d, int64_t B, int64_t T) {
+  return activations_allocate(c, d, B, T, c.n_layer, HoldsHead::Yes);
 }
 
 Activations activations_allocate(const ModelConfig& c, int64_t B, int64_t T) {

@@ -47,6 +47,12 @@ struct Activations {
   int64_t bytes() const;
 };
 
+enum class HoldsHead { Yes, No };   // does the chunk end with the final norm, head and loss?
+
+// For a chunk of n_layers blocks (pipeline parallelism); residual[0] is the chunk's input.
+Activations activations_allocate(const ModelConfig& c, const TpDims& dims, int64_t B, int64_t T, int64_t n_layers,
+                                 HoldsHead head);
+// The whole model.
 Activations activations_allocate(const ModelConfig& c, const TpDims& dims, int64_t B, int64_t T);
 // tp = 1
 Activations activations_allocate(const ModelConfig& c, int64_t B, int64_t T);

@@ -13,14 +13,23 @@ namespace plinth::model {
 namespace k = plinth::kernels;
 namespace tpr = plinth::parallel;
 
-Model::Model(const ModelConfig& config, TpShard tp, parallel::SequenceParallel sp)
+Model::Model(const ModelConfig& config, TpShard tp, parallel::SequenceParallel sp, std::vector<LayerSpan> chunks)
     : config_(config),
+      chunks_(chunks.empty() ? std::vector<LayerSpan>{{0, config.n_layer}} : std::move(chunks)),
       dims_(model_tp_dims(config, tp.size, tp.rank, sp)),
-      layout_(model_param_layout(config, tp)),
+      layout_(model_param_layout(config, tp, chunks_)),
       offsets_(model_offsets(config, layout_)) {}
 
 Activations Model::allocate_activations(int64_t B, int64_t T) const {
+  PLINTH_CHECK(chunks_.size() == 1 && chunks_[0].begin == 0 && chunks_[0].end == config_.n_layer, Internal,
+               "allocate_activations needs the whole model; use allocate_chunk_activations");
   return activations_allocate(config_, dims_, B, T);
+}
+
+Activations Model::allocate_chunk_activations(int chunk, int64_t B, int64_t T) const {
+  PLINTH_CHECK(chunk >= 0 && chunk < static_cast<int>(chunks_.size()), Internal, "no chunk ", chunk);
+  return activations_allocate(config_, dims_, B, T, chunks_[static_cast<size_t>(chunk)].size(),
+                              chunk_has_head(chunk) ? HoldsHead::Yes : HoldsHead::No);
 }
 
 std::pair<int64_t, int64_t> Model::range_of(const std::string& prefix) const {
@@ -35,19 +44,16 @@ std::pair<int64_t, int64_t> Model::range_of(const std::string& prefix) const {
   return {begin, end};
 }
 
-float model_forward(const Model& m, comm::Communicator& tp, const float* params, Activations& a, const int32_t* tokens,
-                    const int32_t* targets, int64_t B, int64_t T) {
+namespace {
+
+// tokens (B, T) -> a.residual[0] (Ns, C): token (and GPT-2 position) embeddings.
+void embed_forward(const Model& m, comm::Communicator& tp, const float* params, Activations& a, const int32_t* tokens,
+                   int64_t B, int64_t T) {
   const ModelConfig& c = m.config();
   const ModelOffsets& o = m.offsets();
   const TpDims& d = m.dims();
-  PLINTH_CHECK(tp.size() == d.tp, Internal, "model built for tp = ", d.tp, " run on a group of ", tp.size());
-  PLINTH_CHECK(B * T <= a.B * a.T && T <= a.T, Internal, "micro-batch (", B, ", ", T,
-               ") exceeds the allocated activations (", a.B, ", ", a.T, ")");
-  PLINTH_CHECK(T <= c.seq_len, Config, "sequence length ", T, " exceeds model.seq_len (", c.seq_len, ")");
   const bool sp = d.sequence_parallel();
-  PLINTH_CHECK(!sp || T % d.tp == 0, Config, "sequence parallelism needs T (", T, ") divisible by tp (", d.tp, ")");
-  const int64_t N = B * T, Ns = sp ? N / d.tp : N, C = c.n_embd, V = c.vocab_size;
-
+  const int64_t N = B * T, C = c.n_embd, V = c.vocab_size;
   for (int64_t i = 0; i < N; ++i)
     PLINTH_CHECK(tokens[i] >= 0 && tokens[i] < V, Input, "token id ", tokens[i], " at position ", i,
                  " is outside the model vocabulary [0, ", V, ")");
@@ -68,11 +74,17 @@ float model_forward(const Model& m, comm::Communicator& tp, const float* params,
     if (sp) k::positional_forward(x0, params + o.wpe, B, T / d.tp, C, d.rank * (T / d.tp));
     else k::positional_forward(x0, params + o.wpe, B, T, C, 0);
   }
+}
 
-  for (int64_t l = 0; l < c.n_layer; ++l)
-    block_forward(c, tp, o.blocks[l], params, a.layers[l], a.residual[l].data(), a.residual[l + 1].data(), a, B, T);
-
-  const float* x = a.residual[c.n_layer].data();
+// a.residual.back() (Ns, C) -> final norm -> logits (N, Vl) -> losses; returns the mean loss.
+float head_forward(const Model& m, comm::Communicator& tp, const float* params, Activations& a,
+                   const int32_t* targets, int64_t B, int64_t T) {
+  const ModelConfig& c = m.config();
+  const ModelOffsets& o = m.offsets();
+  const TpDims& d = m.dims();
+  const bool sp = d.sequence_parallel();
+  const int64_t N = B * T, Ns = sp ? N / d.tp : N, C = c.n_embd, V = c.vocab_size;
+  const float* x = a.residual.back().data();
   if (c.arch == Arch::Gpt2)
     k::layernorm_forward(a.fnorm.data(), a.fnorm_mean.data(), a.fnorm_rstd.data(), x, params + o.final_norm_w,
                          params + o.final_norm_b, Ns, C, c.norm_eps);
@@ -101,8 +113,6 @@ float model_forward(const Model& m, comm::Communicator& tp, const float* params,
   return count ? static_cast<float>(sum / static_cast<double>(count)) : 0.0f;
 }
 
-namespace {
-
 // Under sequence parallelism the replicated tensors (norms, row-parallel biases, positions)
 // received gradients from this rank's sequence shard only: sum them over tp. Safe order: every
 // rank of the tp group runs the same backward and reaches these calls in the same order.
@@ -113,23 +123,15 @@ void sync_replicated_grads(comm::Communicator& tp, const Model& m, float* grads,
       tp.all_reduce(grads + s.offset, s.numel(), comm::DType::F32, comm::ReduceOp::Sum);
 }
 
-}  // namespace
 
-void model_backward(const Model& m, comm::Communicator& tp, const float* params, float* grads, Activations& a,
-                    const int32_t* tokens, const int32_t* targets, int64_t B, int64_t T, float dloss,
-                    BackwardObserver* observer, ReplicatedGrads replicated) {
+// Loss -> logits -> final norm: leaves d(chunk output) in a.dres (Ns, C).
+void head_backward(const Model& m, comm::Communicator& tp, const float* params, float* grads, Activations& a,
+                   const int32_t* targets, int64_t B, int64_t T, float dloss) {
   const ModelConfig& c = m.config();
   const ModelOffsets& o = m.offsets();
   const TpDims& d = m.dims();
   const bool sp = d.sequence_parallel();
   const int64_t N = B * T, Ns = sp ? N / d.tp : N, C = c.n_embd, V = c.vocab_size;
-  auto ready = [&](const std::string& prefix) {
-    if (replicated == ReplicatedGrads::Sync) sync_replicated_grads(tp, m, grads, prefix);
-    if (!observer) return;
-    auto [begin, end] = m.range_of(prefix);
-    observer->on_grads_ready(begin, end);
-  };
-
   // loss -> logits (in place) -> final norm output
   for (int64_t i = 0; i < N; ++i) a.losses[i] = dloss;   // reuse as d(loss_i)
   if (d.tp == 1)
@@ -150,21 +152,23 @@ void model_backward(const Model& m, comm::Communicator& tp, const float* params,
     tpr::tp_copy_region_backward(tp, dcol, N * C);
   }
   a.dres.zero();
-  const float* x = a.residual[c.n_layer].data();
+  const float* x = a.residual.back().data();
   if (c.arch == Arch::Gpt2)
     k::layernorm_backward(a.dres.data(), grads + o.final_norm_w, grads + o.final_norm_b, dfn, x,
                           params + o.final_norm_w, a.fnorm_mean.data(), a.fnorm_rstd.data(), Ns, C);
   else
     k::rmsnorm_backward(a.dres.data(), grads + o.final_norm_w, dfn, x, params + o.final_norm_w, a.fnorm_rstd.data(),
                         Ns, C);
-  ready("final_norm.");
-  if (c.tie_embeddings == TieEmbeddings::No) ready("head.");
+}
 
-  for (int64_t l = c.n_layer - 1; l >= 0; --l) {
-    block_backward(c, tp, o.blocks[l], params, grads, a.layers[l], a.residual[l].data(), a, B, T);
-    ready("layers." + std::to_string(l) + ".");
-  }
-
+// a.dres (Ns, C) = d(embeddings) -> token (and position) embedding gradients.
+void embed_backward(const Model& m, comm::Communicator& tp, float* grads, Activations& a, const int32_t* tokens,
+                    int64_t B, int64_t T) {
+  const ModelConfig& c = m.config();
+  const ModelOffsets& o = m.offsets();
+  const TpDims& d = m.dims();
+  const bool sp = d.sequence_parallel();
+  const int64_t N = B * T, C = c.n_embd;
   if (c.arch == Arch::Gpt2) {
     if (sp) k::positional_backward(grads + o.wpe, a.dres.data(), B, T / d.tp, C, d.rank * (T / d.tp));
     else k::positional_backward(grads + o.wpe, a.dres.data(), B, T, C, 0);
@@ -179,7 +183,77 @@ void model_backward(const Model& m, comm::Communicator& tp, const float* params,
     }
     tpr::tp_vocab_embedding_backward(grads + o.wte, dfull, tokens, N, C, d.vocab_begin, d.vocab);
   }
-  ready("embed.");
+}
+
+}  // namespace
+
+float model_chunk_forward(const Model& m, comm::Communicator& tp, const float* params, Activations& a, int chunk,
+                          const int32_t* tokens, const int32_t* targets, int64_t B, int64_t T) {
+  const ModelConfig& c = m.config();
+  const LayerSpan span = m.chunks().at(static_cast<size_t>(chunk));
+  PLINTH_CHECK(static_cast<int64_t>(a.layers.size()) == span.size(), Internal, "activations hold ", a.layers.size(),
+               " layers, chunk ", chunk, " has ", span.size());
+  const ModelOffsets& o = m.offsets();
+  const TpDims& d = m.dims();
+  PLINTH_CHECK(tp.size() == d.tp, Internal, "model built for tp = ", d.tp, " run on a group of ", tp.size());
+  PLINTH_CHECK(B * T <= a.B * a.T && T <= a.T, Internal, "micro-batch (", B, ", ", T,
+               ") exceeds the allocated activations (", a.B, ", ", a.T, ")");
+  PLINTH_CHECK(T <= c.seq_len, Config, "sequence length ", T, " exceeds model.seq_len (", c.seq_len, ")");
+  const bool sp = d.sequence_parallel();
+  PLINTH_CHECK(!sp || T % d.tp == 0, Config, "sequence parallelism needs T (", T, ") divisible by tp (", d.tp, ")");
+
+  if (span.begin == 0) embed_forward(m, tp, params, a, tokens, B, T);
+  for (int64_t l = span.begin; l < span.end; ++l) {
+    const size_t j = static_cast<size_t>(l - span.begin);
+    block_forward(c, tp, o.blocks[static_cast<size_t>(l)], params, a.layers[j], a.residual[j].data(),
+                  a.residual[j + 1].data(), a, B, T);
+  }
+  if (span.end < c.n_layer) return 0.0f;
+  return head_forward(m, tp, params, a, targets, B, T);
+}
+
+float model_forward(const Model& m, comm::Communicator& tp, const float* params, Activations& a, const int32_t* tokens,
+                    const int32_t* targets, int64_t B, int64_t T) {
+  PLINTH_CHECK(m.chunks().size() == 1 && m.chunk_has_embedding(0) && m.chunk_has_head(0), Internal,
+               "model_forward needs the whole model; pipeline stages use model_chunk_forward");
+  return model_chunk_forward(m, tp, params, a, 0, tokens, targets, B, T);
+}
+
+void model_chunk_backward(const Model& m, comm::Communicator& tp, const float* params, float* grads, Activations& a,
+                          int chunk, const int32_t* tokens, const int32_t* targets, int64_t B, int64_t T, float dloss,
+                          BackwardObserver* observer, ReplicatedGrads replicated) {
+  const ModelConfig& c = m.config();
+  const ModelOffsets& o = m.offsets();
+  const LayerSpan span = m.chunks().at(static_cast<size_t>(chunk));
+  auto ready = [&](const std::string& prefix) {
+    if (replicated == ReplicatedGrads::Sync) sync_replicated_grads(tp, m, grads, prefix);
+    if (!observer) return;
+    auto [begin, end] = m.range_of(prefix);
+    observer->on_grads_ready(begin, end);
+  };
+  if (span.end == c.n_layer) {
+    head_backward(m, tp, params, grads, a, targets, B, T, dloss);
+    ready("final_norm.");
+    if (c.tie_embeddings == TieEmbeddings::No) ready("head.");
+    else if (span.begin > 0 && !m.chunk_has_embedding(0)) ready("embed.");   // the head's copy of wte (pipeline)
+  }
+  for (int64_t l = span.end - 1; l >= span.begin; --l) {
+    const size_t j = static_cast<size_t>(l - span.begin);
+    block_backward(c, tp, o.blocks[static_cast<size_t>(l)], params, grads, a.layers[j], a.residual[j].data(), a, B, T);
+    ready("layers." + std::to_string(l) + ".");
+  }
+  if (span.begin == 0) {
+    embed_backward(m, tp, grads, a, tokens, B, T);
+    ready("embed.");
+  }
+}
+
+void model_backward(const Model& m, comm::Communicator& tp, const float* params, float* grads, Activations& a,
+                    const int32_t* tokens, const int32_t* targets, int64_t B, int64_t T, float dloss,
+                    BackwardObserver* observer, ReplicatedGrads replicated) {
+  PLINTH_CHECK(m.chunks().size() == 1 && m.chunk_has_embedding(0) && m.chunk_has_head(0), Internal,
+               "model_backward needs the whole model; pipeline stages use model_chunk_backward");
+  model_chunk_backward(m, tp, params, grads, a, 0, tokens, targets, B, T, dloss, observer, replicated);
 }
 
 float model_forward(const Model& m, const float* params, Activations& a, const int32_t* tokens, const int32_t* targets,

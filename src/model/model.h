@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "core/tensor_spec.h"
 #include "model/activations.h"
@@ -28,21 +29,29 @@ class BackwardObserver {
 
 class Model {
  public:
-  // tp: this rank's tensor-parallel shard (the layout holds its slices); sp: sequence parallelism.
+  // tp: this rank's tensor-parallel shard (the layout holds its slices); sp: sequence parallelism;
+  // chunks: the layer ranges this rank holds under pipeline parallelism (empty: all layers, one
+  // chunk). See model_param_layout for which of embedding / head a rank holds.
   explicit Model(const ModelConfig& config, TpShard tp = {},
-                 parallel::SequenceParallel sp = parallel::SequenceParallel::Off);
+                 parallel::SequenceParallel sp = parallel::SequenceParallel::Off, std::vector<LayerSpan> chunks = {});
   const ModelConfig& config() const { return config_; }
   const TpDims& dims() const { return dims_; }
   const ParamLayout& layout() const { return layout_; }
   const ModelOffsets& offsets() const { return offsets_; }
-  // Activations for micro-batches up to (B, T) on this model's tensor-parallel layout.
+  const std::vector<LayerSpan>& chunks() const { return chunks_; }
+  bool chunk_has_embedding(int chunk) const { return chunks_[static_cast<size_t>(chunk)].begin == 0; }
+  bool chunk_has_head(int chunk) const { return chunks_[static_cast<size_t>(chunk)].end == config_.n_layer; }
+  // Activations for micro-batches up to (B, T) on this model's tensor-parallel layout: of the
+  // whole model (one chunk holding every layer), or of one chunk.
   Activations allocate_activations(int64_t B, int64_t T) const;
+  Activations allocate_chunk_activations(int chunk, int64_t B, int64_t T) const;
   // Flat-buffer range [begin, end) holding the tensors whose names start with `prefix`
   // (they are contiguous by construction of the layout).
   std::pair<int64_t, int64_t> range_of(const std::string& prefix) const;
 
  private:
   ModelConfig config_;
+  std::vector<LayerSpan> chunks_;
   TpDims dims_;
   ParamLayout layout_;
   ModelOffsets offsets_;
@@ -68,6 +77,20 @@ enum class ReplicatedGrads { Sync, Defer };
 void model_backward(const Model& m, comm::Communicator& tp, const float* params, float* grads, Activations& a,
                     const int32_t* tokens, const int32_t* targets, int64_t B, int64_t T, float dloss,
                     BackwardObserver* observer = nullptr, ReplicatedGrads replicated = ReplicatedGrads::Sync);
+
+// Pipeline pieces: forward / backward of one chunk of the model (its layer range, plus the
+// embedding if it starts at layer 0 and the final norm, head and loss if it ends the network).
+// Activations from allocate_chunk_activations(chunk, ...). Forward input: tokens when the chunk
+// holds the embedding, else a.residual[0] (Ns, C) as received from the previous stage; output:
+// the mean loss when it holds the head (targets != nullptr), else a.residual.back() (Ns, C) to
+// send on. Backward input: the loss (head chunk) or a.dres (Ns, C) = d(output) as received;
+// output: a.dres = d(input) unless the chunk holds the embedding. The observer hears about each
+// block's tensors, and the embedding / head tensors of this chunk, as in model_backward.
+float model_chunk_forward(const Model& m, comm::Communicator& tp, const float* params, Activations& a, int chunk,
+                          const int32_t* tokens, const int32_t* targets, int64_t B, int64_t T);
+void model_chunk_backward(const Model& m, comm::Communicator& tp, const float* params, float* grads, Activations& a,
+                          int chunk, const int32_t* tokens, const int32_t* targets, int64_t B, int64_t T, float dloss,
+                          BackwardObserver* observer, ReplicatedGrads replicated);
 
 // Single-device conveniences (tp = 1; no communication).
 float model_forward(const Model& m, const float* params, Activations& a, const int32_t* tokens,

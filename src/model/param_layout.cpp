@@ -42,15 +42,26 @@ std::string block_tensor_name(int64_t layer, const std::string& leaf) {
   return "layers." + std::to_string(layer) + "." + leaf;
 }
 
-ParamLayout model_param_layout(const ModelConfig& c, TpShard tp) {
+ParamLayout model_param_layout(const ModelConfig& c, TpShard tp, const std::vector<LayerSpan>& chunks) {
+  bool first = chunks.empty(), last = chunks.empty();
+  std::vector<char> holds(static_cast<size_t>(c.n_layer), chunks.empty() ? 1 : 0);
+  for (const LayerSpan& r : chunks) {
+    PLINTH_CHECK(r.begin >= 0 && r.end <= c.n_layer && r.begin < r.end, Internal, "layer range [", r.begin, ", ",
+                 r.end, ") outside model.n_layer = ", c.n_layer);
+    for (int64_t l = r.begin; l < r.end; ++l) holds[static_cast<size_t>(l)] = 1;
+    first = first || r.begin == 0;
+    last = last || r.end == c.n_layer;
+  }
   const int64_t C = c.n_embd, F = c.ffn(), Vp = c.padded_vocab(), HS = c.head_size();
   const int64_t QD = c.n_head * HS, KVD = c.kv_heads() * HS;
   const float std = c.init_std;
   const float proj_std = c.init_std / std::sqrt(2.0f * static_cast<float>(c.n_layer));
   Builder b{{}, tp};
-  b.add("embed.wte", {Vp, C}, Split::Rows, InitKind::Normal, std);
-  if (c.arch == Arch::Gpt2) b.add("embed.wpe", {c.seq_len, C}, Split::None, InitKind::Normal, std);
+  if (first || (last && c.tie_embeddings == TieEmbeddings::Yes))
+    b.add("embed.wte", {Vp, C}, Split::Rows, InitKind::Normal, std);
+  if (first && c.arch == Arch::Gpt2) b.add("embed.wpe", {c.seq_len, C}, Split::None, InitKind::Normal, std);
   for (int64_t l = 0; l < c.n_layer; ++l) {
+    if (!holds[static_cast<size_t>(l)]) continue;
     auto n = [&](const char* leaf) { return block_tensor_name(l, leaf); };
     if (c.arch == Arch::Gpt2) {
       b.add(n("ln_1.weight"), {C}, Split::None, InitKind::Ones, 0);
@@ -81,6 +92,7 @@ ParamLayout model_param_layout(const ModelConfig& c, TpShard tp) {
       b.add(n("mlp.down.weight"), {C, F}, Split::Cols, InitKind::Normal, proj_std);
     }
   }
+  if (!last) return std::move(b.layout);
   b.add("final_norm.weight", {C}, Split::None, InitKind::Ones, 0);
   if (c.arch == Arch::Gpt2) b.add("final_norm.bias", {C}, Split::None, InitKind::Zeros, 0);
   if (c.tie_embeddings == TieEmbeddings::No)

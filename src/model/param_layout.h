@@ -19,7 +19,17 @@ struct TpShard {
   int size = 1;
 };
 
-ParamLayout model_param_layout(const ModelConfig& c, TpShard tp = {});
+// A contiguous range of transformer layers [begin, end): one pipeline (virtual) stage's chunk.
+struct LayerSpan {
+  int64_t begin = 0, end = 0;
+  int64_t size() const { return end - begin; }
+};
+
+// chunks: the layer ranges this rank holds (pipeline parallelism); empty = every layer.
+// A rank holds the embeddings when a chunk starts at layer 0, the final norm and head when one
+// ends at n_layer; with tied embeddings the rank holding the head also holds embed.wte (its
+// weight), so under pipeline parallelism the first and last stage each keep a copy.
+ParamLayout model_param_layout(const ModelConfig& c, TpShard tp = {}, const std::vector<LayerSpan>& chunks = {});
 
 // Fills params (layout.size() floats; padding stays 0) deterministically from seed.
 void model_init_params(const ParamLayout& layout, float* params, uint64_t seed);

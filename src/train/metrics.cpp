@@ -29,7 +29,8 @@ static std::string num(double v) {
 void MetricsWriter::write(const StepMetrics& m) {
   if (!out_.is_open()) return;
   out_ << "{\"step\": " << m.step << ", \"loss\": " << num(m.loss)
-       << ", \"val_loss\": " << (m.val_loss ? num(*m.val_loss) : "null") << ", \"lr\": " << num(m.lr)
+       << ", \"val_loss\": " << (m.val_loss ? num(*m.val_loss) : "null")
+       << ", \"val_loss_se\": " << (m.val_loss ? num(m.val_loss_se) : "null") << ", \"lr\": " << num(m.lr)
        << ", \"grad_norm\": " << num(m.grad_norm) << ", \"tokens_per_s\": " << num(m.tokens_per_s)
        << ", \"model_flops_per_s\": " << num(m.flops_per_s) << ", \"mfu\": " << num(m.mfu)
        << ", \"rss_bytes\": " << m.rss_bytes << ", \"elapsed_s\": " << num(m.elapsed_s)
@@ -49,8 +50,8 @@ std::string format_duration(double s) {
 
 std::string progress_line(const StepMetrics& m, int64_t total_steps, double eta_s) {
   char buf[512];
-  char val[32] = "";
-  if (m.val_loss) std::snprintf(val, sizeof val, " | val %.4f", *m.val_loss);
+  char val[48] = "";
+  if (m.val_loss) std::snprintf(val, sizeof val, " | val %.4f ± %.4f", *m.val_loss, m.val_loss_se);
   std::snprintf(buf, sizeof buf,
                 "step %5lld/%lld | loss %.4f%s | lr %.2e | gnorm %.3f | %.1fk tok/s | %.2f GFLOP/s MFU %.1f%% | ETA %s",
                 static_cast<long long>(m.step), static_cast<long long>(total_steps), m.loss, val, m.lr,

@@ -11,6 +11,7 @@ struct StepMetrics {
   int64_t step = 0;               // 1-based optimizer step just completed
   float loss = 0;
   std::optional<float> val_loss;
+  double val_loss_se = 0.0;           // standard error of val_loss over the held-out windows
   float lr = 0;
   double grad_norm = 0;
   double tokens_per_s = 0;

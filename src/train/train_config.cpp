@@ -16,6 +16,14 @@ void train_config_resolve_batch(TrainConfig& t, int dp) {
   t.grad_accum = t.global_batch / per_step;
 }
 
+std::vector<parallel::LayerRange> train_pipeline_partition(int64_t n_layer, const TrainConfig& t, int pp) {
+  auto ranges = parallel::pipeline_partition(n_layer, pp, t.pp_chunks, t.pp_layers);
+  if (pp > 1 || t.pp_chunks > 1)
+    parallel::pipeline_schedule_validate(t.pp_schedule,
+                                         parallel::PipelineShape{pp, static_cast<int>(t.grad_accum), t.pp_chunks});
+  return ranges;
+}
+
 void train_config_validate(const TrainConfig& t) {
   PLINTH_CHECK(!t.data.corpora.empty(), Config, "data.corpus is not set (path of an HDF5 corpus from `plinth prepare`)");
   if (!t.data.weights.empty()) blend_weights_normalise(t.data.weights, t.data.corpora.size());

@@ -3,9 +3,12 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "optim/optim.h"
 #include "parallel/data_parallel.h"
+#include "parallel/pipeline_partition.h"
+#include "parallel/pipeline_schedule.h"
 #include "parallel/tensor_parallel.h"
 #include "train/data_coordinator.h"
 
@@ -21,6 +24,9 @@ struct TrainConfig {
   parallel::ZeroStage zero = parallel::ZeroStage::None;
   parallel::SequenceParallel sequence_parallel = parallel::SequenceParallel::Off;
   int64_t bucket_bytes = 25 << 20;    // gradient bucket size for the data-parallel reduction
+  parallel::ScheduleKind pp_schedule = parallel::ScheduleKind::OneFOneB;   // pipeline schedule
+  int pp_chunks = 1;                  // model chunks (virtual stages) per pipeline rank; > 1: interleaved
+  std::string pp_layers;              // explicit layer ranges per virtual stage ("0-3,4-7"), or empty
   // [train]
   int64_t micro_batch = 16;           // sequences per forward/backward on one rank
   int64_t grad_accum = 1;             // micro-batches per optimizer step on one rank
@@ -57,6 +63,11 @@ struct TrainConfig {
 // global_batch = micro_batch x grad_accum x dp: when train.global_batch is set, grad_accum is
 // derived from it (error naming the keys when it does not divide); otherwise global_batch is.
 void train_config_resolve_batch(TrainConfig& t, int dp);
+
+// Pipeline settings checked against the model depth and the resolved batch, before anything is
+// allocated (Config errors naming parallel.pp / pp_chunks / pp_layers / pp_schedule): returns
+// the layer ranges of every virtual stage (stage s holds ranges s, s + pp, ...).
+std::vector<parallel::LayerRange> train_pipeline_partition(int64_t n_layer, const TrainConfig& t, int pp);
 
 // Throws plinth::Error(Config) naming the key (e.g. "optim.lr must be positive, got -1").
 void train_config_validate(const TrainConfig& t);

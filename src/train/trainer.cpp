@@ -21,15 +21,53 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// Hands the model's "these gradients are final" reports to the data-parallel reduction.
+// Hands the model's "these gradients are final" reports to the data-parallel reduction, except
+// for `held` (a tied embedding copy whose gradient is complete only after the exchange between
+// first and last pipeline stage; the trainer reports it then).
 class GradSyncObserver final : public model::BackwardObserver {
  public:
-  explicit GradSyncObserver(parallel::GradSync& s) : sync_(s) {}
-  void on_grads_ready(int64_t begin, int64_t end) override { sync_.on_grads_ready(begin, end); }
+  GradSyncObserver(parallel::GradSync& s, FlatRange held) : sync_(s), held_(held) {}
+  void on_grads_ready(int64_t begin, int64_t end) override {
+    if (held_.size() == 0 || end <= held_.begin || begin >= held_.end) {
+      sync_.on_grads_ready(begin, end);
+      return;
+    }
+    if (begin < held_.begin) sync_.on_grads_ready(begin, held_.begin);
+    if (held_.end < end) sync_.on_grads_ready(held_.end, end);
+  }
 
  private:
   parallel::GradSync& sync_;
+  FlatRange held_;
 };
+
+constexpr int kTiedEmbeddingTag = 32000;   // above every pipeline message tag
+constexpr int kStageGatherTag = 32001;
+
+std::vector<model::LayerSpan> stage_spans(const std::vector<parallel::LayerRange>& all, int pp, int stage) {
+  std::vector<model::LayerSpan> out;
+  for (const parallel::LayerRange& r : parallel::pipeline_stage_chunks(all, pp, stage)) out.push_back({r.begin, r.end});
+  return out;
+}
+
+parallel::ScheduleKind effective_schedule(const TrainConfig& t, int pp) {
+  return pp == 1 && t.pp_chunks == 1 ? parallel::ScheduleKind::OneFOneB : t.pp_schedule;
+}
+
+// The ranges minus `skip` (which lies inside one tensor, so ranges stay tensor-aligned).
+std::vector<FlatRange> ranges_without(const std::vector<FlatRange>& ranges, FlatRange skip) {
+  if (skip.size() == 0) return ranges;
+  std::vector<FlatRange> out;
+  for (const FlatRange& r : ranges) {
+    if (r.end <= skip.begin || r.begin >= skip.end) {
+      out.push_back(r);
+      continue;
+    }
+    if (r.begin < skip.begin) out.push_back({r.begin, skip.begin});
+    if (skip.end < r.end) out.push_back({skip.end, r.end});
+  }
+  return out;
+}
 
 TrainConfig with_defaults(TrainConfig t) {
   if (t.metrics_file.empty()) t.metrics_file = t.out_dir + "/metrics.jsonl";
@@ -59,24 +97,30 @@ double measure_sgemm_flops(double seconds) {
 }
 
 Trainer::Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::string config_ini, comm::Communicator& tp,
-                 comm::Communicator& dp)
+                 comm::Communicator& pp, comm::Communicator& dp)
     : mc_(mc),
       tc_(with_defaults(tc)),
       config_ini_(std::move(config_ini)),
       tp_(tp),
+      pp_(pp),
       dp_(dp),
+      partition_(train_pipeline_partition(mc.n_layer, tc_, pp.size())),
       data_(tc.data, dp, mc.seq_len, mc.vocab_size, tc.seed),
-      model_(mc, model::TpShard{tp.rank(), tp.size()}, tc.sequence_parallel),
+      model_(mc, model::TpShard{tp.rank(), tp.size()}, tc.sequence_parallel, stage_spans(partition_, pp.size(), pp.rank())),
       full_model_(mc),
+      stage_full_layout_(model::model_param_layout(mc, {}, model_.chunks())),
       params_(static_cast<size_t>(model_.layout().size())),
       grads_(static_cast<size_t>(model_.layout().size())),
       grad_sync_(model_.layout(), dp, tc.bucket_bytes, tc.zero),
       adamw_(model_.layout(), tc_.adamw, grad_sync_.owned_ranges()),
-      acts_(model_.allocate_activations(tc.micro_batch, mc.seq_len)) {
+      pipeline_(model_, pp, effective_schedule(tc_, pp.size()), static_cast<int>(tc_.grad_accum), tc_.micro_batch,
+                mc.seq_len) {
   PLINTH_CHECK(tc_.global_batch == tc_.micro_batch * tc_.grad_accum * dp.size(), Internal,
                "train batch not resolved for dp = ", dp.size());
-  tokens_.resize(static_cast<size_t>(tc_.micro_batch * mc_.seq_len));
-  targets_.resize(tokens_.size());
+  if (pp.size() > 1 && mc.tie_embeddings == model::TieEmbeddings::Yes && model_.layout().contains("embed.wte")) {
+    const TensorSpec& w = model_.layout().at("embed.wte");
+    tied_copy_ = {w.offset, w.offset + w.numel()};
+  }
   model::model_init_params(model_.layout(), params_.data(), tc_.seed);
   const auto counts = model::model_param_counts(mc_);
   const int64_t mib = 1 << 20;
@@ -85,7 +129,7 @@ Trainer::Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::strin
                    "params ", model_.layout().size() * 4 / mib, " MiB, grads ", model_.layout().size() * 4 / mib,
                    " MiB, optimizer state ", adamw_.state_bytes() / mib, " MiB",
                    tc_.zero == parallel::ZeroStage::One ? " (ZeRO-1 shard)" : "", ", activations ",
-                   acts_.bytes() / mib, " MiB"));
+                   pipeline_.activation_bytes() / mib, " MiB"));
   for (const auto& c : data_.corpora())
     log_info(str_cat("corpus ", c.path, ": ", c.train_tokens, " train / ", c.val_tokens, " val tokens, weight ",
                      c.weight));
@@ -94,6 +138,19 @@ Trainer::Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::strin
                      " heads, ", model_.dims().ffn, " of ", mc_.ffn(), " MLP columns, ", model_.dims().vocab, " of ",
                      mc_.padded_vocab(), " vocabulary rows; sequence parallelism ",
                      model_.dims().sequence_parallel() ? "on" : "off"));
+  if (pp.size() > 1) {
+    const auto kind = effective_schedule(tc_, pp.size());
+    const parallel::PipelineShape shape{pp.size(), static_cast<int>(tc_.grad_accum), tc_.pp_chunks};
+    log_info(str_cat("pipeline: pp ", pp.size(), ", schedule ", parallel::schedule_kind_name(kind), ", ",
+                     tc_.grad_accum, " micro-batches per step, layers per virtual stage ",
+                     parallel::layer_ranges_string(partition_), "; this stage holds ",
+                     parallel::layer_ranges_string(parallel::pipeline_stage_chunks(partition_, pp.size(), pp.rank())),
+                     model_.chunk_has_embedding(0) ? " + embedding" : "",
+                     model_.chunk_has_head(static_cast<int>(model_.chunks().size()) - 1) ? " + head" : "",
+                     tied_copy_.size() ? " (tied embedding copy)" : "", "; at most ",
+                     parallel::pipeline_peak_in_flight(pipeline_.actions()), " micro-batches in flight; bubble ",
+                     parallel::pipeline_theoretical_bubble(kind, shape), " in theory"));
+  }
   log_info(str_cat("batch: global ", tc_.global_batch, " sequences = micro_batch ", tc_.micro_batch, " x grad_accum ",
                    tc_.grad_accum, " x dp ", dp.size(), "; gradient buckets: ", grad_sync_.buckets().size(),
                    tc_.zero == parallel::ZeroStage::One ? " (reduce-scatter + all-gather)" : " (all-reduce)"));
@@ -123,12 +180,14 @@ void Trainer::resume() {
   const std::string sig = model::model_signature(mc_);
   PLINTH_CHECK(meta.model_signature == sig, Input, "checkpoint ", dir, " was saved for model '",
                meta.model_signature, "' but the configuration gives '", sig, "'");
-  // Every rank reads the full logical tensors; a ZeRO-1 rank keeps its pieces of the moments.
+  // Every rank reads its own slices of its stage's tensors; a ZeRO-1 rank keeps its pieces of
+  // the moments.
   const ParamLayout& layout = model_.layout();
+  const auto coverage = pp_.size() > 1 ? io::TensorCoverage::Subset : io::TensorCoverage::All;
   AlignedBuffer<float> m(static_cast<size_t>(layout.size())), v(static_cast<size_t>(layout.size()));
-  io::checkpoint_load(dir, {{"model", &layout, params_.data()},
-                            {"optim/exp_avg", &layout, m.data()},
-                            {"optim/exp_avg_sq", &layout, v.data()}});
+  io::checkpoint_load(dir, {{"model", &layout, params_.data(), coverage},
+                            {"optim/exp_avg", &layout, m.data(), coverage},
+                            {"optim/exp_avg_sq", &layout, v.data(), coverage}});
   grad_sync_.scatter_owned(m.data(), adamw_.exp_avg().data());
   grad_sync_.scatter_owned(v.data(), adamw_.exp_avg_sq().data());
   step_ = meta.step;
@@ -137,9 +196,39 @@ void Trainer::resume() {
   log_info(str_cat("resumed from ", dir, " at step ", step_));
 }
 
+void Trainer::gather_full(const float* local, std::vector<float>& out) {
+  out.clear();
+  std::vector<float> stage(static_cast<size_t>(stage_full_layout_.size()));
+  parallel::tp_gather_full_tensors(tp_, model_.layout(), local, stage_full_layout_, stage.data());   // collective over tp
+  if (pp_.size() == 1) {
+    out = std::move(stage);
+    return;
+  }
+  // Collective over the pp group of the (tp 0, dp 0) ranks: every stage sends its tensors to
+  // stage 0, which places them by name (a tied embedding copy arrives twice, identical).
+  if (tp_.rank() != 0 || dp_.rank() != 0) return;
+  if (pp_.rank() != 0) {
+    pp_.send_async(stage.data(), static_cast<int64_t>(stage.size()), comm::DType::F32, 0, kStageGatherTag)->wait();
+    return;
+  }
+  const ParamLayout& full = full_model_.layout();
+  out.assign(static_cast<size_t>(full.size()), 0.0f);
+  auto place = [&](const ParamLayout& from, const float* data) {
+    for (const TensorSpec& s : from.specs())
+      std::copy(data + s.offset, data + s.offset + s.numel(), out.begin() + full.at(s.name).offset);
+  };
+  place(stage_full_layout_, stage.data());
+  for (int r = 1; r < pp_.size(); ++r) {
+    const ParamLayout other = model::model_param_layout(mc_, {}, stage_spans(partition_, pp_.size(), r));
+    std::vector<float> buf(static_cast<size_t>(other.size()));
+    pp_.recv_async(buf.data(), other.size(), comm::DType::F32, r, kStageGatherTag)->wait();
+    place(other, buf.data());
+  }
+}
+
 std::vector<float> Trainer::full_params() {
-  std::vector<float> full(static_cast<size_t>(full_model_.layout().size()));
-  parallel::tp_gather_full_tensors(tp_, model_.layout(), params_.data(), full_model_.layout(), full.data());
+  std::vector<float> full;
+  gather_full(params_.data(), full);
   return full;
 }
 
@@ -147,17 +236,16 @@ std::string Trainer::save_checkpoint(int64_t step) {
   auto t0 = Clock::now();
   const ParamLayout& layout = model_.layout();
   const ParamLayout& full = full_model_.layout();
-  // Collective: the optimizer pieces are gathered over dp (ZeRO-1), then every tensor over tp;
-  // the rank with tp rank 0 and dp rank 0 writes full logical tensors.
+  // Collective: the optimizer pieces are gathered over dp (ZeRO-1), then every tensor over tp
+  // and the stages; the rank at (tp, pp, dp) = (0, 0, 0) writes full logical tensors.
   AlignedBuffer<float> m(static_cast<size_t>(layout.size())), v(static_cast<size_t>(layout.size()));
   grad_sync_.gather_owned(adamw_.exp_avg().data(), m.data());
   grad_sync_.gather_owned(adamw_.exp_avg_sq().data(), v.data());
-  AlignedBuffer<float> fp(static_cast<size_t>(full.size())), fm(static_cast<size_t>(full.size())),
-      fv(static_cast<size_t>(full.size()));
-  parallel::tp_gather_full_tensors(tp_, layout, params_.data(), full, fp.data());
-  parallel::tp_gather_full_tensors(tp_, layout, m.data(), full, fm.data());
-  parallel::tp_gather_full_tensors(tp_, layout, v.data(), full, fv.data());
-  const bool writer = dp_.rank() == 0 && tp_.rank() == 0;
+  std::vector<float> fp, fm, fv;
+  gather_full(params_.data(), fp);
+  gather_full(m.data(), fm);
+  gather_full(v.data(), fv);
+  const bool writer = dp_.rank() == 0 && tp_.rank() == 0 && pp_.rank() == 0;
   std::string dir;
   std::string error;
   if (writer) {
@@ -175,6 +263,7 @@ std::string Trainer::save_checkpoint(int64_t step) {
       meta.counters["data.seed"] = static_cast<int64_t>(tc_.seed);
       meta.counters["parallel.dp"] = dp_.size();
       meta.counters["parallel.tp"] = tp_.size();
+      meta.counters["parallel.pp"] = pp_.size();
       dir = io::checkpoint_save(tc_.ckpt_dir, meta,
                                 {{"model", &full, fp.data()},
                                  {"optim/exp_avg", &full, fm.data()},
@@ -185,9 +274,11 @@ std::string Trainer::save_checkpoint(int64_t step) {
     }
   }
   // Safe order: every rank reaches these broadcasts after the same step's save. The writer's
-  // verdict travels over its dp group (to the tp-rank-0 ranks), then over every tp group.
+  // verdict travels over its pp group (the (tp 0, dp 0) ranks), then over every dp group (to
+  // the tp-rank-0 ranks), then over every tp group.
   int32_t failed = error.empty() ? 0 : 1;
-  dp_.broadcast(&failed, 1, comm::DType::I32, 0);
+  if (tp_.rank() == 0 && dp_.rank() == 0) pp_.broadcast(&failed, 1, comm::DType::I32, 0);
+  if (tp_.rank() == 0) dp_.broadcast(&failed, 1, comm::DType::I32, 0);
   tp_.broadcast(&failed, 1, comm::DType::I32, 0);
   PLINTH_CHECK(!failed, Io, writer ? error : std::string("checkpoint save failed on the writing rank"));
   log_info(str_cat("saved checkpoint ", dir.empty() ? tc_.ckpt_dir : dir, " (step ", step, ") in ",
@@ -195,34 +286,66 @@ std::string Trainer::save_checkpoint(int64_t step) {
   return dir;
 }
 
+void Trainer::sync_tied_embedding() {
+  // Tied input / output embeddings under pipeline parallelism: the first stage holds embed.wte,
+  // the last stage a copy as its head. Their gradients are summed (same order of addition on
+  // both, so the copies stay bit-identical) before the data-parallel reduction hears of them.
+  if (tied_copy_.size() == 0) return;
+  const int peer = pp_.rank() == 0 ? pp_.size() - 1 : 0;
+  const int64_t n = tied_copy_.size();
+  std::vector<float> other(static_cast<size_t>(n));
+  float* g = grads_.data() + tied_copy_.begin;
+  auto recv = pp_.recv_async(other.data(), n, comm::DType::F32, peer, kTiedEmbeddingTag);
+  auto send = pp_.send_async(g, n, comm::DType::F32, peer, kTiedEmbeddingTag);
+  recv->wait();
+  send->wait();
+  if (pp_.rank() == 0)
+    for (int64_t i = 0; i < n; ++i) g[i] = g[i] + other[static_cast<size_t>(i)];
+  else
+    for (int64_t i = 0; i < n; ++i) g[i] = other[static_cast<size_t>(i)] + g[i];
+  grad_sync_.on_grads_ready(tied_copy_.begin, tied_copy_.end);
+}
+
 float Trainer::train_step(int64_t step, double* grad_norm, float* lr, double* exposed_s) {
-  const int64_t B = tc_.micro_batch, T = mc_.seq_len, dp = dp_.size();
+  const int64_t B = tc_.micro_batch, T = mc_.seq_len, dp = dp_.size(), m = tc_.grad_accum;
   const float dloss = 1.0f / static_cast<float>(tc_.global_batch * T);
-  GradSyncObserver observer(grad_sync_);
-  grads_.zero();
-  double loss_sum = 0.0;
-  for (int64_t micro = 0; micro < tc_.grad_accum; ++micro) {
-    const bool last = micro + 1 == tc_.grad_accum;
-    data_.train_batch(step * tc_.global_batch + micro * B * dp, B, tokens_.data(), targets_.data());
-    loss_sum += model::model_forward(model_, tp_, params_.data(), acts_, tokens_.data(), targets_.data(), B, T);
-    if (last) grad_sync_.begin_step(grads_.data());
-    model::model_backward(model_, tp_, params_.data(), grads_.data(), acts_, tokens_.data(), targets_.data(), B, T,
-                          dloss, last ? &observer : nullptr,
-                          last ? model::ReplicatedGrads::Sync : model::ReplicatedGrads::Defer);
+  // this step's micro-batches, on the stages that read data (embedding and head)
+  std::vector<MicroBatchData> data(static_cast<size_t>(m));
+  const bool reads_data =
+      model_.chunk_has_embedding(0) || model_.chunk_has_head(static_cast<int>(model_.chunks().size()) - 1);
+  if (reads_data) {
+    tokens_.resize(static_cast<size_t>(m * B * T));
+    targets_.resize(tokens_.size());
+    for (int64_t micro = 0; micro < m; ++micro) {
+      int32_t* tok = tokens_.data() + micro * B * T;
+      int32_t* tgt = targets_.data() + micro * B * T;
+      data_.train_batch(step * tc_.global_batch + micro * B * dp, B, tok, tgt);
+      data[static_cast<size_t>(micro)] = {tok, tgt};
+    }
   }
+  GradSyncObserver observer(grad_sync_, tied_copy_);
+  grads_.zero();
+  grad_sync_.begin_step(grads_.data());
+  double loss = pipeline_.train_step(tp_, params_.data(), grads_.data(), data, dloss, &observer);
+  sync_tied_embedding();
   *exposed_s = grad_sync_.finish();
-  // mean loss over every rank's micro-batches (all hold the same number of tokens)
-  double loss = loss_sum / static_cast<double>(tc_.grad_accum);
+  // mean loss over every rank's micro-batches (all hold the same number of tokens); it is known
+  // on the stage holding the head
+  loss /= static_cast<double>(m);
+  if (pp_.size() > 1) pp_.all_reduce(&loss, 1, comm::DType::F64, comm::ReduceOp::Sum);
   dp_.all_reduce(&loss, 1, comm::DType::F64, comm::ReduceOp::Sum);
   loss /= static_cast<double>(dp);
   PLINTH_CHECK(std::isfinite(loss), Internal, "training loss is not finite at step ", step + 1,
                " (lower optim.lr or enable train.grad_clip)");
   // global gradient norm: every element counted once (ZeRO-1: each rank its own pieces;
-  // tensor parallel: split tensors on every tp rank, replicated ones on tp rank 0 only)
-  double sumsq = optim::grad_sum_squares(model_.layout(), grads_.data(), grad_sync_.owned_ranges(),
+  // tensor parallel: split tensors on every tp rank, replicated ones on tp rank 0 only;
+  // pipeline: each stage its own tensors, the tied embedding on the first stage only)
+  const FlatRange skip = pp_.rank() == 0 ? FlatRange{} : tied_copy_;
+  double sumsq = optim::grad_sum_squares(model_.layout(), grads_.data(), ranges_without(grad_sync_.owned_ranges(), skip),
                                          tp_.rank() == 0 ? optim::Replicated::Count : optim::Replicated::Skip);
   if (tp_.size() > 1) tp_.all_reduce(&sumsq, 1, comm::DType::F64, comm::ReduceOp::Sum);
   if (tc_.zero == parallel::ZeroStage::One) dp_.all_reduce(&sumsq, 1, comm::DType::F64, comm::ReduceOp::Sum);
+  if (pp_.size() > 1) pp_.all_reduce(&sumsq, 1, comm::DType::F64, comm::ReduceOp::Sum);
   *grad_norm = std::sqrt(sumsq);
   *lr = optim::lr_at(tc_.schedule, step);
   adamw_.step(params_.data(), grads_.data(), *lr, optim::clip_scale(*grad_norm, tc_.grad_clip), step + 1);
@@ -232,24 +355,48 @@ float Trainer::train_step(int64_t step, double* grad_norm, float* lr, double* ex
   return static_cast<float>(loss);
 }
 
-float Trainer::evaluate() {
+float Trainer::evaluate(double* standard_error) {
   const int64_t B = tc_.micro_batch, T = mc_.seq_len, dp = dp_.size();
   const int64_t n_windows = tc_.eval_windows;   // fixed, whatever the layout
-  double sum = 0.0;   // sum over this rank's windows of each window's mean loss
+  std::vector<int64_t> firsts, sizes;
   for (int64_t first = 0; first < n_windows; first += B * dp) {
-    const int64_t count = data_.val_batch(first, B, n_windows, tokens_.data(), targets_.data());
-    if (count > 0)
-      sum += static_cast<double>(count) *
-             model::model_forward(model_, tp_, params_.data(), acts_, tokens_.data(), targets_.data(), count, T);
+    firsts.push_back(first);
+    sizes.push_back(std::clamp<int64_t>(n_windows - first - dp_.rank() * B, 0, B));
   }
-  dp_.all_reduce(&sum, 1, comm::DType::F64, comm::ReduceOp::Sum);
-  return static_cast<float>(sum / static_cast<double>(n_windows));
+  const size_t n_micro = firsts.size();
+  std::vector<MicroBatchData> data(n_micro);
+  const bool reads_data =
+      model_.chunk_has_embedding(0) || model_.chunk_has_head(static_cast<int>(model_.chunks().size()) - 1);
+  if (reads_data) {
+    // every rank of the dp group fetches every batch (the coordinator's delivery is collective)
+    tokens_.resize(n_micro * static_cast<size_t>(B * T));
+    targets_.resize(tokens_.size());
+    for (size_t i = 0; i < n_micro; ++i) {
+      int32_t* tok = tokens_.data() + i * static_cast<size_t>(B * T);
+      int32_t* tgt = targets_.data() + i * static_cast<size_t>(B * T);
+      const int64_t count = data_.val_batch(firsts[i], B, n_windows, tok, tgt);
+      PLINTH_CHECK(count == sizes[i], Internal, "validation batch of ", count, " windows, expected ", sizes[i]);
+      data[i] = {tok, tgt};
+    }
+  }
+  // sums over windows of each window's mean loss, and of its square
+  double sums[2] = {0.0, 0.0};
+  sums[0] = pipeline_.forward_only(tp_, params_.data(), sizes, data, &sums[1]);
+  if (pp_.size() > 1) pp_.all_reduce(sums, 2, comm::DType::F64, comm::ReduceOp::Sum);
+  dp_.all_reduce(sums, 2, comm::DType::F64, comm::ReduceOp::Sum);
+  const double n = static_cast<double>(n_windows), mean = sums[0] / n;
+  if (standard_error) {
+    const double var = n > 1 ? std::max(0.0, (sums[1] - n * mean * mean) / (n - 1)) : 0.0;
+    *standard_error = std::sqrt(var / n);
+  }
+  return static_cast<float>(mean);
 }
 
 TrainResult Trainer::run() {
   TrainResult result;
   result.first_step = step_;
-  const bool leader = dp_.rank() == 0 && tp_.rank() == 0;
+  const bool leader = dp_.rank() == 0 && tp_.rank() == 0 && pp_.rank() == 0;
+  const int64_t world = static_cast<int64_t>(dp_.size()) * tp_.size() * pp_.size();
   MetricsWriter metrics(leader ? tc_.metrics_file : std::string());
   const int64_t tokens_per_step = tc_.global_batch * mc_.seq_len;
   const double flops_per_token = model::model_flops_per_token(mc_, mc_.seq_len);
@@ -258,7 +405,7 @@ TrainResult Trainer::run() {
   auto t_start = Clock::now();
   auto t_window = t_start;
   int64_t window_steps = 0;
-  double train_seconds = 0.0, exposed_total = 0.0, exposed_window = 0.0, tp_total = 0.0;
+  double train_seconds = 0.0, exposed_total = 0.0, exposed_window = 0.0, tp_total = 0.0, pp_total = 0.0;
   while (step_ < tc_.steps) {
     auto t0 = Clock::now();
     double grad_norm = 0, exposed = 0;
@@ -266,6 +413,7 @@ TrainResult Trainer::run() {
     const double tp_before = tp_.wait_seconds();
     const float loss = train_step(step_, &grad_norm, &lr, &exposed);
     tp_total += tp_.wait_seconds() - tp_before;
+    pp_total += pipeline_.last_wait_seconds();
     ++step_;
     train_seconds += seconds_since(t0);
     exposed_total += exposed;
@@ -280,14 +428,16 @@ TrainResult Trainer::run() {
     m.grad_norm = grad_norm;
     const bool last = step_ == tc_.steps;
     if ((tc_.eval_interval > 0 && step_ % tc_.eval_interval == 0) || last) {
-      m.val_loss = evaluate();
+      double se = 0.0;
+      m.val_loss = evaluate(&se);
+      m.val_loss_se = se;
       result.val_losses.emplace_back(step_, *m.val_loss);
     }
     if (step_ % tc_.log_interval == 0 || last || m.val_loss) {
       const double dt = seconds_since(t_window);
       m.tokens_per_s = static_cast<double>(window_steps * tokens_per_step) / dt;
       m.flops_per_s = m.tokens_per_s * flops_per_token;
-      m.mfu = peak_flops_ > 0 ? m.flops_per_s / (peak_flops_ * static_cast<double>(dp_.size())) : 0.0;
+      m.mfu = peak_flops_ > 0 ? m.flops_per_s / (peak_flops_ * static_cast<double>(world)) : 0.0;
       m.rss_bytes = process_rss_bytes();
       m.elapsed_s = seconds_since(t_start);
       m.comm_exposed_s = exposed_window;
@@ -310,15 +460,17 @@ TrainResult Trainer::run() {
     result.tokens_per_s = static_cast<double>((step_ - result.first_step) * tokens_per_step) / train_seconds;
     result.comm_exposed_fraction = exposed_total / train_seconds;
     result.tp_comm_fraction = tp_total / train_seconds;
+    result.pp_wait_fraction = pp_total / train_seconds;
   }
   if (tc_.sample_tokens > 0) {
-    // sampling runs on one rank with the full model; the gather is collective over tp
-    std::vector<float> full = tp_.size() > 1 ? full_params() : std::vector<float>();
+    // sampling runs on one rank with the full model; the gather is collective over tp and pp
+    const bool whole = tp_.size() == 1 && pp_.size() == 1;
+    std::vector<float> full = whole ? std::vector<float>() : full_params();
     if (!(leader && data_.tokenizer())) return result;
     GenerateOptions g{.max_new_tokens = tc_.sample_tokens, .temperature = tc_.sample_temperature,
                       .top_k = tc_.sample_top_k, .seed = tc_.seed, .stop_token = -1};
     auto prompt = data_.tokenizer()->encode(tc_.sample_prompt);
-    auto out = generate_tokens(full_model_, tp_.size() > 1 ? full.data() : params_.data(), prompt, g);
+    auto out = generate_tokens(full_model_, whole ? params_.data() : full.data(), prompt, g);
     result.sample = tc_.sample_prompt + data_.tokenizer()->decode(out);
   }
   return result;

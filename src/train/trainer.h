@@ -1,7 +1,8 @@
-// trainer.h -- the training loop over the data-parallel group: micro-batches -> gradients
-// (bucketed reduction overlapping backward) -> global-norm clip -> AdamW on this rank's range
-// (ZeRO-1: its shard, then an all-gather) -> metrics -> validation -> checkpoint.
-// With a data group of one rank this is the single-process reference path.
+// trainer.h -- the training loop of one rank of the (tp, pp, dp) grid: micro-batches through
+// the pipeline schedule -> gradients (bucketed data-parallel reduction overlapping backward;
+// tied embeddings summed between first and last stage) -> global-norm clip over every stage ->
+// AdamW on this rank's range (ZeRO-1: its shard, then an all-gather) -> metrics -> validation
+// -> checkpoint. With groups of one rank this is the single-process reference path.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "parallel/data_parallel.h"
 #include "train/data_coordinator.h"
 #include "train/metrics.h"
+#include "train/pipeline_executor.h"
 #include "train/train_config.h"
 
 namespace plinth::train {
@@ -28,22 +30,26 @@ struct TrainResult {
   double tokens_per_s = 0;            // whole job
   double comm_exposed_fraction = 0;   // share of step time spent waiting for gradient reduction
   double tp_comm_fraction = 0;        // share of step time spent in tensor-parallel communication
+  double pp_wait_fraction = 0;        // share of step time blocked on pipeline messages (bubble + transfer)
   std::string last_checkpoint;
   std::string sample;                 // decoded text sample (rank 0), if sample.tokens > 0
 };
 
 class Trainer {
  public:
-  // tp, dp: this rank's tensor- and data-parallel groups (world-size-1 communicators for one
-  // process). tc must have its batch resolved (train_config_resolve_batch). config_ini is
-  // stored in checkpoints.
+  // tp, pp, dp: this rank's tensor-, pipeline- and data-parallel groups (world-size-1
+  // communicators for one process). tc must have its batch resolved (train_config_resolve_batch).
+  // config_ini is stored in checkpoints.
   Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::string config_ini, comm::Communicator& tp,
-          comm::Communicator& dp);
+          comm::Communicator& pp, comm::Communicator& dp);
   TrainResult run();
 
-  float evaluate();                   // collective: mean loss over the held-out windows
+  // Collective: mean loss over the held-out windows (the same windows on every layout), and the
+  // standard error of that mean over windows.
+  float evaluate(double* standard_error = nullptr);
   const float* params() const { return params_.data(); }   // this rank's tensor-parallel slices
-  // Every parameter as a full logical tensor in the tp = 1 layout (collective over tp).
+  // Every parameter as a full logical tensor in the tp = 1, pp = 1 layout (collective over tp
+  // and pp; the result is complete on pp rank 0 only, empty elsewhere).
   std::vector<float> full_params();
   const model::Model& model() const { return model_; }
   int64_t optimizer_state_bytes() const { return adamw_.state_bytes(); }
@@ -52,20 +58,28 @@ class Trainer {
   float train_step(int64_t step, double* grad_norm, float* lr, double* exposed_s);
   std::string save_checkpoint(int64_t step);
   void resume();
+  // Full tp = 1, pp = 1 tensors of `local` (this rank's layout) on pp rank 0 (collective over tp
+  // and pp); `out` is resized there, left empty elsewhere.
+  void gather_full(const float* local, std::vector<float>& out);
+  void sync_tied_embedding();
 
   model::ModelConfig mc_;
   TrainConfig tc_;
   std::string config_ini_;
   comm::TimedCommunicator tp_;        // the tp group, timed: the share of a step spent in TP communication
+  comm::Communicator& pp_;
   comm::Communicator& dp_;
-  DataCoordinator data_;              // first: checks the corpora before anything large is allocated
-  model::Model model_;                // this rank's tensor-parallel shard
-  model::Model full_model_;           // tp = 1 layout: checkpoints and sampling
+  std::vector<parallel::LayerRange> partition_;   // layers of every virtual stage (validated first)
+  DataCoordinator data_;              // checks the corpora before anything large is allocated
+  model::Model model_;                // this rank's tensor-parallel shard of its pipeline chunks
+  model::Model full_model_;           // tp = 1, pp = 1 layout: checkpoints and sampling
+  ParamLayout stage_full_layout_;     // tp = 1 layout of this stage's tensors
   AlignedBuffer<float> params_, grads_;
   parallel::GradSync grad_sync_;
   optim::AdamW adamw_;
-  model::Activations acts_;
-  std::vector<int32_t> tokens_, targets_;
+  PipelineExecutor pipeline_;
+  FlatRange tied_copy_;               // last stage, tied embeddings, pp > 1: the head's copy of embed.wte
+  std::vector<int32_t> tokens_, targets_;   // (micro-batches x B x T) of the current step or validation
   int64_t step_ = 0;                  // optimizer steps completed
   double peak_flops_ = 0;
 };

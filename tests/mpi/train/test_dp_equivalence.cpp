@@ -62,8 +62,8 @@ train::TrainConfig base_config(const std::vector<std::string>& corpora, const st
 
 Outcome run(const model::ModelConfig& mc, train::TrainConfig tc, comm::Communicator& dp) {
   train::train_config_resolve_batch(tc, dp.size());
-  comm::SingleCommunicator tp("tp");
-  train::Trainer trainer(mc, tc, "", tp, dp);
+  comm::SingleCommunicator tp("tp"), pp("pp");
+  train::Trainer trainer(mc, tc, "", tp, pp, dp);
   train::TrainResult r = trainer.run();
   Outcome o;
   o.losses = r.losses;

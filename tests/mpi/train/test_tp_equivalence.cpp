@@ -159,12 +159,12 @@ int main(int argc, char** argv) {
       tc.micro_batch = 8;
       return tc;
     };
-    comm::SingleCommunicator one_tp("tp"), one_dp("dp");
+    comm::SingleCommunicator one_tp("tp"), one_pp("pp"), one_dp("dp");
     train::TrainConfig ref_cfg = base(work + "/ref_r" + std::to_string(world->rank()));
     train::train_config_resolve_batch(ref_cfg, 1);
     std::vector<float> ref;
     {
-      train::Trainer tr(mc, ref_cfg, "", one_tp, one_dp);
+      train::Trainer tr(mc, ref_cfg, "", one_tp, one_pp, one_dp);
       ref = tr.run().losses;
     }
     std::vector<std::pair<int, int>> layouts = {{R, 1}};
@@ -179,7 +179,7 @@ int main(int argc, char** argv) {
                 tc.micro_batch = 4 / dp;   // two micro-batches per step: gradient accumulation too
                 tc.sequence_parallel = sp;
                 train::train_config_resolve_batch(tc, dp);
-                train::Trainer tr(mc, tc, "", grid.tp(), grid.dp());
+                train::Trainer tr(mc, tc, "", grid.tp(), grid.pp(), grid.dp());
                 auto got = tr.run().losses;
                 t.check(got.size() == ref.size(), "step count");
                 for (size_t i = 0; i < got.size() && i < ref.size(); ++i)

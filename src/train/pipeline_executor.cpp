@@ -1,0 +1,177 @@
+// pipeline_executor.cpp -- executes pipeline actions: receives posted up front, swapped into
+// activation slots, chunk forward/backward, non-blocking sends.
+#include "train/pipeline_executor.h"
+
+#include <chrono>
+#include <utility>
+
+#include "core/error.h"
+
+namespace plinth::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using parallel::ActionKind;
+using parallel::PipelineAction;
+
+bool is_receive(ActionKind k) { return k == ActionKind::RecvAct || k == ActionKind::RecvGrad; }
+
+}  // namespace
+
+PipelineExecutor::PipelineExecutor(const model::Model& model, comm::Communicator& pp, parallel::ScheduleKind kind,
+                                   int micro_batches, int64_t B, int64_t T)
+    : model_(model),
+      pp_(pp),
+      shape_{pp.size(), micro_batches, static_cast<int>(model.chunks().size())},
+      B_(B),
+      T_(T),
+      actions_(parallel::pipeline_schedule(kind, shape_, pp.rank())) {
+  slots_.resize(model.chunks().size());
+  for (size_t c = 0; c < slots_.size(); ++c) {
+    const int n = std::max(1, parallel::pipeline_peak_in_flight(actions_, static_cast<int>(c)));
+    for (int i = 0; i < n; ++i) slots_[c].push_back(Slot{model.allocate_chunk_activations(static_cast<int>(c), B, T), {}});
+  }
+}
+
+int64_t PipelineExecutor::activation_bytes() const {
+  int64_t n = 0;
+  for (const auto& chunk : slots_)
+    for (const Slot& s : chunk) n += s.acts.bytes();
+  return n;
+}
+
+PipelineExecutor::Slot& PipelineExecutor::slot(int chunk, int micro) {
+  auto& v = slots_[static_cast<size_t>(chunk)];
+  return v[static_cast<size_t>(micro) % v.size()];
+}
+
+double PipelineExecutor::train_step(comm::Communicator& tp, const float* params, float* grads,
+                                    const std::vector<MicroBatchData>& data, float dloss,
+                                    model::BackwardObserver* observer) {
+  PLINTH_CHECK(grads != nullptr, Internal, "train_step needs a gradient buffer");
+  return run(tp, params, grads, actions_, std::vector<int64_t>(static_cast<size_t>(shape_.micro_batches), B_), data,
+             dloss, observer, nullptr);
+}
+
+double PipelineExecutor::forward_only(comm::Communicator& tp, const float* params, const std::vector<int64_t>& sizes,
+                                      const std::vector<MicroBatchData>& data, double* sum_sq) {
+  parallel::PipelineShape s = shape_;
+  s.micro_batches = static_cast<int>(sizes.size());
+  return run(tp, params, nullptr, parallel::pipeline_forward_schedule(s, pp_.rank()), sizes, data, 0.0f, nullptr,
+             sum_sq);
+}
+
+double PipelineExecutor::run(comm::Communicator& tp, const float* params, float* grads,
+                             const std::vector<PipelineAction>& acts, const std::vector<int64_t>& sizes,
+                             const std::vector<MicroBatchData>& data, float dloss,
+                             model::BackwardObserver* observer, double* sum_sq) {
+  const model::ModelConfig& c = model_.config();
+  const int64_t C = c.n_embd;
+  const bool sp = model_.dims().sequence_parallel();
+  const int64_t shard = sp ? model_.dims().tp : 1;
+  const int64_t full_rows = B_ * T_ / shard;   // rows of the residual stream a slot holds
+  const int last_micro = static_cast<int>(sizes.size()) - 1;
+  PLINTH_CHECK(data.size() == sizes.size(), Internal, "pipeline: ", data.size(), " micro-batches of data for ",
+               sizes.size());
+  for (int64_t n : sizes) PLINTH_CHECK(n >= 0 && n <= B_, Internal, "micro-batch of ", n, " sequences, at most ", B_);
+  auto rows = [&](int micro) { return sizes[static_cast<size_t>(micro)] * T_ / shard; };
+  auto active = [&](const PipelineAction& a) { return sizes[static_cast<size_t>(a.micro)] > 0; };
+
+  last_wait_s_ = 0;
+  if (sum_sq) *sum_sq = 0.0;
+
+  // 1. every receive of the step, posted now into its own buffer (sized like a slot's, so that
+  //    it can be swapped in)
+  std::vector<std::unique_ptr<comm::Work>> recvs(acts.size());
+  std::vector<size_t> buffer_of(acts.size(), 0);
+  size_t n_buffers = 0;
+  for (size_t i = 0; i < acts.size(); ++i) {
+    if (!is_receive(acts[i].kind) || !active(acts[i])) continue;
+    if (recv_buffers_.size() <= n_buffers) recv_buffers_.emplace_back();
+    AlignedBuffer<float>& buf = recv_buffers_[n_buffers];
+    if (buf.size() != static_cast<size_t>(full_rows * C)) buf.resize(static_cast<size_t>(full_rows * C));
+    buffer_of[i] = n_buffers++;
+    recvs[i] = pp_.recv_async(buf.data(), rows(acts[i].micro) * C, comm::DType::F32, acts[i].peer, acts[i].tag);
+  }
+  auto wait_timed = [&](comm::Work& w) {
+    const auto t0 = Clock::now();
+    w.wait();
+    last_wait_s_ += std::chrono::duration<double>(Clock::now() - t0).count();
+  };
+  auto wait_sends = [&](Slot& s) {
+    for (auto& w : s.sends) wait_timed(*w);
+    s.sends.clear();
+  };
+
+  // 2. the actions in order
+  double loss_sum = 0.0;
+  for (size_t i = 0; i < acts.size(); ++i) {
+    const PipelineAction& a = acts[i];
+    if (!active(a)) continue;
+    Slot& s = slot(a.chunk, a.micro);
+    const bool head = model_.chunk_has_head(a.chunk), embed = model_.chunk_has_embedding(a.chunk);
+    switch (a.kind) {
+      case ActionKind::RecvAct:
+        wait_timed(*recvs[i]);
+        wait_sends(s);   // the slot's previous micro-batch may still be sending from it
+        std::swap(s.acts.residual[0], recv_buffers_[buffer_of[i]]);
+        break;
+      case ActionKind::Forward: {
+        if (embed) wait_sends(s);
+        const MicroBatchData& d = data[static_cast<size_t>(a.micro)];
+        PLINTH_CHECK((!embed || d.tokens) && (!head || d.targets), Internal, "pipeline: micro-batch ", a.micro,
+                     " has no tokens or targets for chunk ", a.chunk);
+        const int32_t* tok = d.tokens;
+        const int32_t* tgt = d.targets;
+        const int64_t b = sizes[static_cast<size_t>(a.micro)];
+        const float loss = model::model_chunk_forward(model_, tp, params, s.acts, a.chunk, tok, head ? tgt : nullptr, b, T_);
+        if (head && grads) loss_sum += loss;
+        if (head && !grads) {
+          // evaluation: each sequence's mean loss over its valid targets
+          for (int64_t r = 0; r < b; ++r) {
+            double sum = 0;
+            int64_t n = 0;
+            for (int64_t t = r * T_; t < (r + 1) * T_; ++t)
+              if (tgt[t] >= 0) {
+                sum += s.acts.losses[static_cast<size_t>(t)];
+                ++n;
+              }
+            const double mean = n ? sum / static_cast<double>(n) : 0.0;
+            loss_sum += mean;
+            if (sum_sq) *sum_sq += mean * mean;
+          }
+        }
+        break;
+      }
+      case ActionKind::SendAct:
+        s.sends.push_back(pp_.send_async(s.acts.residual.back().data(), rows(a.micro) * C, comm::DType::F32, a.peer,
+                                         a.tag));
+        break;
+      case ActionKind::RecvGrad:
+        wait_timed(*recvs[i]);
+        std::swap(s.acts.dres, recv_buffers_[buffer_of[i]]);
+        break;
+      case ActionKind::Backward: {
+        const bool last = a.micro == last_micro;
+        const int32_t* tok = data[static_cast<size_t>(a.micro)].tokens;
+        const int32_t* tgt = data[static_cast<size_t>(a.micro)].targets;
+        model::model_chunk_backward(model_, tp, params, grads, s.acts, a.chunk, tok, tgt,
+                                    sizes[static_cast<size_t>(a.micro)], T_, dloss, last ? observer : nullptr,
+                                    last ? model::ReplicatedGrads::Sync : model::ReplicatedGrads::Defer);
+        break;
+      }
+      case ActionKind::SendGrad:
+        s.sends.push_back(pp_.send_async(s.acts.dres.data(), rows(a.micro) * C, comm::DType::F32, a.peer, a.tag));
+        break;
+    }
+    // let messages in flight progress between compute actions
+    for (auto& chunk : slots_)
+      for (Slot& sl : chunk)
+        for (auto& w : sl.sends) w->test();
+  }
+  for (auto& chunk : slots_)
+    for (Slot& sl : chunk) wait_sends(sl);
+  return loss_sum;
+}
+
+}  // namespace plinth::train
