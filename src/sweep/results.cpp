@@ -38,8 +38,10 @@ RunMetrics read_run_metrics(const std::string& path) {
   if (!in) return m;
   std::string line;
   while (std::getline(in, line)) {
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.pop_back();
+    if (line.empty() || line.back() != '}') continue;   // a record cut short by a kill is skipped
     const double step = json_number(line, "step");
-    if (!std::isfinite(step)) continue;   // a truncated last line (killed mid-write) is skipped
+    if (!std::isfinite(step)) continue;
     m.last_step = static_cast<int64_t>(step);
     m.final_train_loss = json_number(line, "loss");
     m.elapsed_s = json_number(line, "elapsed_s");
