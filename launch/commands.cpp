@@ -1,5 +1,6 @@
 // commands.cpp -- prepare / train / generate: option parsing, wiring of the layers, summaries.
 #include "launch/commands.h"
+#include "launch/stop_signal.h"
 
 #include <boost/program_options.hpp>
 #include <chrono>
@@ -156,7 +157,14 @@ int train_on_grid(RunConfig& rc, comm::Communicator& world) {
     log_info(str_cat("grid: world ", world.size(), " = tp ", shape.tp, " x pp ", shape.pp, " x dp ", shape.dp,
                      ", comm_timeout ", rc.parallel.comm_timeout_s, " s"));
   train::Trainer trainer(rc.model, rc.train, run_config_ini(rc), grid.tp(), grid.pp(), grid.dp());
-  train::TrainResult r = trainer.run();
+  train::TrainResult r = trainer.run(install_stop_signal_handlers());
+  if (r.stopped == train::StopReason::Signal) {
+    if (world.rank() == 0)
+      log_info(str_cat("stopped by ", stop_signal_name(r.stop_signal), " after step ", r.last_step, "; checkpoint ",
+                       r.last_checkpoint, "; exit code ", kExitSavedRequeue,
+                       " (saved: requeue, and resume with --checkpoint.resume=auto)"));
+    return kExitSavedRequeue;
+  }
 
   if (world.rank() != 0) return 0;
   log_info("---- result ----");

@@ -392,7 +392,7 @@ float Trainer::evaluate(double* standard_error) {
   return static_cast<float>(mean);
 }
 
-TrainResult Trainer::run() {
+TrainResult Trainer::run(const volatile std::sig_atomic_t* stop_flag) {
   TrainResult result;
   result.first_step = step_;
   const bool leader = dp_.rank() == 0 && tp_.rank() == 0 && pp_.rank() == 0;
@@ -451,9 +451,24 @@ TrainResult Trainer::run() {
       window_steps = 0;
       exposed_window = 0.0;
     }
-    if ((tc_.ckpt_interval > 0 && step_ % tc_.ckpt_interval == 0) ||
-        (last && tc_.final_checkpoint == FinalCheckpoint::Yes))
+    const bool interval_save = tc_.ckpt_interval > 0 && step_ % tc_.ckpt_interval == 0;
+    if (interval_save || (last && tc_.final_checkpoint == FinalCheckpoint::Yes))
       result.last_checkpoint = save_checkpoint(step_);
+    // A stop request (SIGTERM / SIGUSR1 on any rank) is agreed by every rank at this step
+    // boundary: the max over tp, then pp, then dp covers the whole grid.
+    int32_t stop = stop_flag ? static_cast<int32_t>(*stop_flag) : 0;
+    if (stop_flag) {
+      if (tp_.size() > 1) tp_.all_reduce(&stop, 1, comm::DType::I32, comm::ReduceOp::Max);
+      if (pp_.size() > 1) pp_.all_reduce(&stop, 1, comm::DType::I32, comm::ReduceOp::Max);
+      if (dp_.size() > 1) dp_.all_reduce(&stop, 1, comm::DType::I32, comm::ReduceOp::Max);
+    }
+    if (stop && !last) {
+      log_info(str_cat("stop requested (signal ", stop, ") at step ", step_, ": saving a checkpoint and stopping"));
+      if (!interval_save) result.last_checkpoint = save_checkpoint(step_);
+      result.stopped = StopReason::Signal;
+      result.stop_signal = stop;
+      break;
+    }
   }
   result.last_step = step_;
   if (train_seconds > 0) {
@@ -462,7 +477,7 @@ TrainResult Trainer::run() {
     result.tp_comm_fraction = tp_total / train_seconds;
     result.pp_wait_fraction = pp_total / train_seconds;
   }
-  if (tc_.sample_tokens > 0) {
+  if (tc_.sample_tokens > 0 && result.stopped == StopReason::Completed) {
     // sampling runs on one rank with the full model; the gather is collective over tp and pp
     const bool whole = tp_.size() == 1 && pp_.size() == 1;
     std::vector<float> full = whole ? std::vector<float>() : full_params();

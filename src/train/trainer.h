@@ -4,6 +4,7 @@
 // AdamW on this rank's range (ZeRO-1: its shard, then an all-gather) -> metrics -> validation
 // -> checkpoint. With groups of one rank this is the single-process reference path.
 #pragma once
+#include <csignal>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -22,7 +23,11 @@
 
 namespace plinth::train {
 
+enum class StopReason { Completed, Signal };
+
 struct TrainResult {
+  StopReason stopped = StopReason::Completed;
+  int stop_signal = 0;                // the signal number when stopped == Signal
   int64_t first_step = 0;             // 0, or the step resumed from
   int64_t last_step = 0;
   std::vector<float> losses;          // training loss of each step run here (global mean over ranks)
@@ -42,7 +47,10 @@ class Trainer {
   // config_ini is stored in checkpoints.
   Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::string config_ini, comm::Communicator& tp,
           comm::Communicator& pp, comm::Communicator& dp);
-  TrainResult run();
+  // Trains to train.steps. stop_flag (optional; set by a signal handler to a signal number):
+  // checked on every rank at every step boundary and agreed across the grid; when any rank's
+  // is set, every rank saves a checkpoint and returns with stopped == StopReason::Signal.
+  TrainResult run(const volatile std::sig_atomic_t* stop_flag = nullptr);
 
   // Collective: mean loss over the held-out windows (the same windows on every layout), and the
   // standard error of that mean over windows.

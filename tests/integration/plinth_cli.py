@@ -63,3 +63,21 @@ def prepare_small_corpus(plinth, out, files=("computers", "science", "linux"), e
         inputs += ["--input", os.path.join(FORTUNES, f)]
     run(plinth, "prepare", *inputs, "--separator", "%", "--val-fraction", "0.1", "--output", out, *extra)
     return out
+
+
+def rank_pid(root, rank):
+    """The pid of the process with OMPI_COMM_WORLD_RANK=rank among root's descendants."""
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+            if f"OMPI_COMM_WORLD_RANK={rank}".encode() in env and pid != root:
+                return pid
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+        except OSError:
+            continue
+    return None

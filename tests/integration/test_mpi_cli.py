@@ -161,7 +161,7 @@ class MpiTrain(unittest.TestCase):
                 line = proc.stdout.readline()
                 self.assertTrue(line, "mpirun ended before training started:\n" + out)
                 out += line
-            victim = rank_pid(proc.pid, 1)
+            victim = cli.rank_pid(proc.pid, 1)
             self.assertIsNotNone(victim, "no rank-1 process under mpirun")
             t0 = time.time()
             os.kill(victim, signal.SIGKILL)
@@ -175,24 +175,6 @@ class MpiTrain(unittest.TestCase):
         self.assertLess(elapsed, 10 + 10, out)
         # the lost peer is named: Open MPI's report of rank 1, or our timeout message
         self.assertTrue(("rank 1" in out and ("signal 9" in out or "Killed" in out)) or "lost or stuck" in out, out)
-
-
-def rank_pid(root, rank):
-    """The pid of the process with OMPI_COMM_WORLD_RANK=rank among root's descendants."""
-    todo = [root]
-    while todo:
-        pid = todo.pop()
-        try:
-            with open(f"/proc/{pid}/environ", "rb") as f:
-                env = f.read().split(b"\0")
-            if f"OMPI_COMM_WORLD_RANK={rank}".encode() in env and pid != root:
-                return pid
-            for task in os.listdir(f"/proc/{pid}/task"):
-                with open(f"/proc/{pid}/task/{task}/children") as f:
-                    todo += [int(c) for c in f.read().split()]
-        except OSError:
-            continue
-    return None
 
 
 if __name__ == "__main__":
