@@ -166,6 +166,12 @@ int train_on_grid(RunConfig& rc, comm::Communicator& world) {
     return kExitSavedRequeue;
   }
 
+  // mean over ranks of the share of step time blocked on pipeline messages (collective)
+  double pp_wait = r.pp_wait_fraction;
+  if (shape.pp > 1) {
+    world.all_reduce(&pp_wait, 1, comm::DType::F64, comm::ReduceOp::Sum);
+    pp_wait /= static_cast<double>(world.size());
+  }
   if (world.rank() != 0) return 0;
   log_info("---- result ----");
   if (!r.losses.empty())
@@ -180,6 +186,14 @@ int train_on_grid(RunConfig& rc, comm::Communicator& world) {
                    grid.shape().tp > 1 ? str_cat("; tensor-parallel communication: ",
                                                  static_cast<int>(1000 * r.tp_comm_fraction) / 10.0, "% of step time")
                                        : std::string()));
+  if (shape.pp > 1) {
+    const parallel::PipelineShape ps{shape.pp, static_cast<int>(rc.train.grad_accum), rc.train.pp_chunks};
+    const auto kind = rc.train.pp_schedule;
+    log_info(str_cat("pipeline: ranks blocked on pipeline messages ", static_cast<int>(1000 * pp_wait) / 10.0,
+                     "% of step time on average (bubble + transfer); ", parallel::schedule_kind_name(kind),
+                     " bubble in theory ", static_cast<int>(1000 * parallel::pipeline_theoretical_bubble(kind, ps)) / 10.0,
+                     "%"));
+  }
   if (!r.last_checkpoint.empty()) log_info(str_cat("checkpoint: ", r.last_checkpoint));
   if (!r.sample.empty()) {
     std::cout << "---- sample ----\n" << printable(r.sample) << "\n---- end of sample ----" << std::endl;
