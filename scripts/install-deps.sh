@@ -3,7 +3,8 @@
 #
 # Groups (arguments; default: build test):
 #   build  compiler, CMake, OpenMPI (+PMIx), parallel HDF5 (openmpi flavour) + h5dump,
-#          Boost.Program_options, OpenBLAS, GoogleTest/GoogleMock, SentencePiece, the fortunes corpus
+#          Boost.Program_options, OpenBLAS, GoogleTest/GoogleMock, SentencePiece, the fortunes corpus,
+#          gnuplot-nox (the PNG plots of `plinth sweep report`)
 #   test   Python tools the tests use: Debian's python3-h5py and python3-numpy (/usr/bin/python3)
 #   slurm  Slurm daemons and clients + munge (no daemon is started here)
 #   bench  the benchmark peer: Debian's python3-torch and the OpenMP build of OpenBLAS
@@ -18,7 +19,7 @@ for g in "${groups[@]}"; do
   case "$g" in
     build) pkgs+=(g++ cmake make pkg-config openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
                   libboost-program-options-dev libopenblas-openmp-dev libopenblas0-openmp libgtest-dev libgmock-dev
-                  libsentencepiece-dev sentencepiece fortunes fortunes-min) ;;
+                  libsentencepiece-dev sentencepiece fortunes fortunes-min gnuplot-nox) ;;
     test)  pkgs+=(python3 python3-h5py python3-numpy) ;;
     slurm) pkgs+=(slurmctld slurmd slurm-client munge) ;;
     bench) pkgs+=(python3-torch) ;;

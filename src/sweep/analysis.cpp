@@ -1,6 +1,7 @@
 // analysis.cpp -- reading a sweep directory, running the fits, writing fit.csv and fit.md.
 #include "sweep/analysis.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -38,8 +39,8 @@ std::string short_num(double v, int digits) {
   if (!std::isfinite(v)) return std::isnan(v) ? "n/a" : (v > 0 ? "inf" : "-inf");
   char buf[48];
   const double a = std::abs(v);
-  if (a != 0 && (a >= 1e5 || a < 1e-3)) std::snprintf(buf, sizeof buf, "%.*e", digits - 1, v);
-  else std::snprintf(buf, sizeof buf, "%.*g", digits + (a >= 1 ? static_cast<int>(std::log10(a)) : 0), v);
+  if (a != 0 && (a >= 1e4 || a < 1e-3)) std::snprintf(buf, sizeof buf, "%.*e", digits - 1, v);
+  else std::snprintf(buf, sizeof buf, "%.*g", std::max(digits, a >= 1 ? static_cast<int>(std::log10(a)) + 1 : 0), v);
   return buf;
 }
 

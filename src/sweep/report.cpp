@@ -134,7 +134,7 @@ std::string plot_data(const SweepAnalysis& a, const fs::path& out) {
                                                                 : std::string("E not identified");
   std::string gp;
   gp += "# plots.gp -- written by `plinth sweep report`; run `gnuplot plots.gp` in this directory.\n";
-  gp += "set terminal pngcairo size 900,640 enhanced font 'DejaVu Sans,11'\nset grid\nset key outside right\n";
+  gp += "set terminal pngcairo size 960,680 enhanced font 'DejaVu Sans,11'\nset grid\nset key top right box opaque samplen 2\n";
   gp += "set logscale x\nset format x '10^{%L}'\n";
   gp += str_cat("set output 'isoflop.png'\nset title 'isoFLOP curves: eval loss against N (", size_measure_name(a.config.size_measure),
                 " parameters)'\nset xlabel 'N'\nset ylabel 'eval loss (nats/token)'\n");

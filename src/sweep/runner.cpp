@@ -221,6 +221,10 @@ RunSummary sweep_run_local(const std::string& dir, const RunOptions& o) {
   results_write(dir, results);
   RunSummary t = summarise(results);
   t.ran = s.ran;
+  for (size_t i = 0; i < plan.size(); ++i)
+    if ((o.only.empty() || std::find(o.only.begin(), o.only.end(), plan[i].id) != o.only.end()) &&
+        results[i].status != RunStatus::Done)
+      ++t.selected_unfinished;
   return t;
 }
 

@@ -32,6 +32,7 @@ struct RunOptions {
 
 struct RunSummary {
   int total = 0, done = 0, failed = 0, interrupted = 0, pending = 0, ran = 0, violations = 0;
+  int selected_unfinished = 0;   // runs this call was asked to run (all, or --only) that are not done
 };
 
 RunSummary sweep_run_local(const std::string& dir, const RunOptions& o);
