@@ -186,4 +186,13 @@ void checkpoint_load(const std::string& ckpt_dir, const std::vector<CheckpointTe
 
 void checkpoint_verify(const std::string& ckpt_dir) { checkpoint_validate(ckpt_dir, Validation::Full); }
 
+std::vector<std::string> checkpoint_tensor_names(const std::string& ckpt_dir, const std::string& group) {
+  return state_tensor_names(join(ckpt_dir, kCheckpointStateFile), group);
+}
+
+std::vector<float> checkpoint_read_tensor(const std::string& ckpt_dir, const std::string& group,
+                                          const std::string& name, std::vector<int64_t>* shape) {
+  return state_read_tensor(join(ckpt_dir, kCheckpointStateFile), group, name, shape);
+}
+
 }  // namespace plinth::io

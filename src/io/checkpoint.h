@@ -78,4 +78,10 @@ void checkpoint_load(const std::string& ckpt_dir, const std::vector<CheckpointTe
 // Recomputes the checksum of every dataset in state.h5; Input error naming file and dataset.
 void checkpoint_verify(const std::string& ckpt_dir);
 
+// Names of the tensors stored under `group` ("model", "optim/exp_avg", ...), sorted.
+std::vector<std::string> checkpoint_tensor_names(const std::string& ckpt_dir, const std::string& group);
+// One full logical tensor (float32, row-major) and its global shape; checksum verified.
+std::vector<float> checkpoint_read_tensor(const std::string& ckpt_dir, const std::string& group,
+                                          const std::string& name, std::vector<int64_t>* shape);
+
 }  // namespace plinth::io

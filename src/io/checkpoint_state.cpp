@@ -259,4 +259,34 @@ void state_load(const std::string& file, const std::vector<CheckpointTensors>& s
   }
 }
 
+std::vector<std::string> state_tensor_names(const std::string& file, const std::string& group) {
+  h5::File f = h5::File::open(file, h5::FileMode::ReadOnly);
+  h5::Group root = open_root(f);
+  PLINTH_CHECK(root.has_group(group), Input, "checkpoint '", file, "' has no tensor group '/", group, "'");
+  std::vector<std::string> names;
+  collect_datasets(root.open_group(group), "", names);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::vector<float> state_read_tensor(const std::string& file, const std::string& group, const std::string& name,
+                                     std::vector<int64_t>* shape) {
+  h5::File f = h5::File::open(file, h5::FileMode::ReadOnly);
+  h5::Group root = open_root(f);
+  const std::string path = group + "/" + name;
+  PLINTH_CHECK(root.has_group(group) && root.open_group(group).has_dataset(name), Input, "checkpoint '", file,
+               "' has no tensor '", path, "'");
+  h5::Dataset ds = root.open_group(group).open_dataset(name);
+  PLINTH_CHECK(ds.dtype() == h5::Dtype::F32, Input, "checkpoint '", file, "': tensor '", path, "' has dtype ",
+               ds.dtype_description(), ", expected float32");
+  std::vector<int64_t> dims = ds.dims();
+  int64_t n = 1;
+  for (int64_t d : dims) n *= d;
+  std::vector<float> out(static_cast<size_t>(n));
+  ds.read_all(h5::Dtype::F32, out.data());
+  verify_checksum(ds, bytes_checksum(out.data(), out.size() * sizeof(float)));
+  if (shape) *shape = dims;
+  return out;
+}
+
 }  // namespace plinth::io

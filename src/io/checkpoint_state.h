@@ -19,5 +19,8 @@ void state_validate(const std::string& file, int64_t expected_step, Validation v
 
 CheckpointMeta state_read_meta(const std::string& file);
 void state_load(const std::string& file, const std::vector<CheckpointTensors>& sets);
+std::vector<std::string> state_tensor_names(const std::string& file, const std::string& group);
+std::vector<float> state_read_tensor(const std::string& file, const std::string& group, const std::string& name,
+                                     std::vector<int64_t>* shape);
 
 }  // namespace plinth::io
