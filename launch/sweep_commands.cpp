@@ -1,6 +1,6 @@
 // sweep_commands.cpp -- the `plinth sweep` subcommands: option parsing, the resolver that checks
 // every planned run with the real `plinth train` configuration parser, and the Slurm hook
-// (`plinth sweep run DIR --slurm` hands the sweep to `plinth submit --sweep-dir DIR`, which
+// (`plinth sweep run DIR --slurm` hands the sweep to `plinth submit --sweep DIR`, which
 // renders slurm/sweep_array.sbatch: array task i runs plan row i).
 #include "launch/sweep_commands.h"
 
@@ -101,7 +101,7 @@ int sweep_run_cmd(const std::vector<std::string>& args) {
       "extra --section.key=value for every run (repeatable), e.g. --train-arg=--train.threads=1")(
       "only", po::value<std::vector<std::string>>()->composing(), "run only this id (repeatable)")(
       "retry-failed", "run failed runs again")(
-      "slurm", "submit the sweep as a Slurm job array through `plinth submit --sweep-dir DIR` instead")(
+      "slurm", "submit the sweep as a Slurm job array through `plinth submit --sweep DIR` instead")(
       "submit-arg", po::value<std::vector<std::string>>()->composing(), "with --slurm: an argument for plinth submit");
   po::positional_options_description pos;
   pos.add("dir", 1);
@@ -113,7 +113,7 @@ int sweep_run_cmd(const std::vector<std::string>& args) {
     return vm.count(k) ? vm[k].as<std::vector<std::string>>() : std::vector<std::string>();
   };
   if (vm.count("slurm")) {   // hook: the Slurm layer owns rendering and submission
-    std::vector<std::string> argv = {self_exe(), "submit", "--sweep-dir", dir};
+    std::vector<std::string> argv = {self_exe(), "submit", "--sweep", dir};
     for (const auto& a : list("submit-arg")) argv.push_back(a);
     std::vector<char*> c;
     for (auto& a : argv) c.push_back(a.data());

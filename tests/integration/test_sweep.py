@@ -88,6 +88,11 @@ class SweepEndToEnd(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(self.dir, "results.csv")))
         # planning again into the same directory is idempotent
         sweep("plan", self.ini, "--out", self.dir)
+        # the Slurm hook: `sweep run --slurm` hands the sweep to `plinth submit --sweep DIR`
+        # (a dry run renders the array script: task i = plan row i)
+        sweep("run", self.dir, "--slurm", "--submit-arg=--dry-run")
+        script = open(os.path.join(self.dir, "submit_array.sbatch")).read()
+        self.assertRegex(script, r"#SBATCH --array=0-8\b")
 
         # ---- a broken run fails, the others finish; the failure is reported
         bad_cfg = os.path.join(self.dir, "runs", "r001", "config.ini")
