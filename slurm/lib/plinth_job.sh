@@ -56,14 +56,18 @@ plinth_job_setup() {
 # and exits 75, so one more copy of the signal is harmless.
 _plinth_step_pid=
 _plinth_signalled=0
+_plinth_got_term=0
 _plinth_forward() {
   _plinth_signalled=1
+  if [ "$1" = TERM ]; then _plinth_got_term=1; fi
   _plinth_log "got SIG$1 at $(date +%T); forwarding it to the job step (pid ${_plinth_step_pid:-none})"
   if [ -n "$_plinth_step_pid" ]; then kill -s "$1" "$_plinth_step_pid" 2>/dev/null || true; fi
 }
 
 # plinth_job_run ARGS...: runs `$PLINTH_BIN ARGS` as one job step; returns its exit status, after
-# requeueing the job when that status is PLINTH_REQUEUE_CODE.
+# requeueing the job when that status is PLINTH_REQUEUE_CODE -- unless this script got SIGTERM:
+# that is `scancel`, preemption (Slurm requeues preemptible jobs itself) or the time limit itself
+# (the margin was too short). plinth saves on TERM as well; the job then ends, resubmit to go on.
 plinth_job_run() {
   local -a launch
   if [ "$PLINTH_LAUNCHER" = srun ]; then
@@ -92,7 +96,10 @@ plinth_job_run() {
   trap - USR1 TERM
   _plinth_step_pid=
   _plinth_log "job step exited with status $rc at $(date +%T)"
-  if [ "$rc" = "$PLINTH_REQUEUE_CODE" ] && [ "$PLINTH_REQUEUE" = 1 ]; then
+  if [ "$rc" = "$PLINTH_REQUEUE_CODE" ] && [ "$_plinth_got_term" = 1 ]; then
+    _plinth_log "checkpoint saved after SIGTERM (scancel, preemption or the time limit): not requeueing;" \
+      "resubmit the same job to resume (it uses --checkpoint.resume=auto)"
+  elif [ "$rc" = "$PLINTH_REQUEUE_CODE" ] && [ "$PLINTH_REQUEUE" = 1 ]; then
     # Slurm keeps a requeued job ineligible for AuthInfo cred_expire + 1 s (120 s by default);
     # `scontrol requeue` also ends this script, so it is the last thing done here.
     _plinth_log "checkpoint saved; requeueing (the job resumes from the newest checkpoint)"
