@@ -1,4 +1,4 @@
-// main.cpp -- the plinth command line: prepare | train | generate | submit.
+// main.cpp -- the plinth command line: prepare | train | generate | submit | sweep | ckpt.
 // The only main() of plinth. Errors thrown anywhere below become one logged message naming
 // what was wrong, and a non-zero exit (2 for bad configuration or input, 1 otherwise).
 #include <cstdio>
@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "kernels/kernels.h"
+#include "launch/ckpt_commands.h"
 #include "launch/commands.h"
 #include "launch/sweep_commands.h"
 #include "launch/submit_command.h"
@@ -25,6 +26,7 @@ const char* kUsage =
     "  generate  sample text from a checkpoint: plinth generate --checkpoint DIR --prompt TEXT\n"
     "  submit    check a training job and submit it to Slurm: plinth submit --nodes N --ntasks-per-node M --config FILE.ini\n"
     "  sweep     scaling-law sweeps: plinth sweep plan|run|collect|fit|report (docs/sweeps.md)\n"
+    "  ckpt      inspect, verify or export a checkpoint: plinth ckpt info|verify|export|logits DIR (export: Hugging Face folder)\n"
     "\n"
     "`plinth <command> --help` lists each command's options.\n";
 
@@ -43,6 +45,7 @@ int main(int argc, char** argv) {
     if (command == "generate") return plinth::launch::command_generate(args);
     if (command == "sweep") return plinth::launch::command_sweep(args);
     if (command == "submit") return plinth::launch::command_submit(args);
+    if (command == "ckpt") return plinth::launch::command_ckpt(args);
     std::fprintf(stderr, "plinth: unknown command '%s'\n\n%s", command.c_str(), kUsage);
     return 2;
   } catch (const plinth::Error& e) {
