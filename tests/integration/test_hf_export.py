@@ -15,7 +15,9 @@ PyPI (scripts/install-deps.sh test).
 """
 import json
 import os
+import shutil
 import struct
+import subprocess
 import unittest
 
 import plinth_cli as cli
@@ -27,6 +29,7 @@ SRC = OPTS["source"]
 TINY = os.path.join(SRC, "configs", "tiny.ini")
 PROMPT = list(b"Computers are like air")   # byte tokenizer: token ids are the bytes (22 <= seq_len 32)
 TOLERANCE = 1e-4
+MPIRUN = os.environ.get("PLINTH_MPIRUN", "mpirun")
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -38,22 +41,42 @@ except ImportError as e:   # a failure, not a skip: CI installs them (scripts/in
     raise SystemExit(f"test_hf_export: {e}; install with: bash scripts/install-deps.sh test") from e
 
 # name -> (overrides, HF class name). Every model pads its vocabulary (256 real rows -> 288).
+# init_std 0.2 (not 0.02) makes activations large enough that a wrong GELU variant or RoPE theta
+# moves the logits by more than the tolerance (checked below), so 1e-4 discriminates.
+BIG = ["--model.init_std=0.2"]
 MODELS = {
-    "gpt2": (["--model.vocab_pad_multiple=96", "--model.norm_eps=1e-6"], "GPT2LMHeadModel"),
-    "gpt2_untied": (["--model.vocab_pad_multiple=96", "--model.tie_embeddings=no", "--model.n_head=4"],
+    "gpt2": (BIG + ["--model.vocab_pad_multiple=96", "--model.norm_eps=1e-6"], "GPT2LMHeadModel"),
+    "gpt2_untied": (BIG + ["--model.vocab_pad_multiple=96", "--model.tie_embeddings=no", "--model.n_head=4"],
                     "GPT2LMHeadModel"),
-    "llama_gqa": (["--model.arch=llama", "--model.n_head=4", "--model.n_head_kv=2", "--model.vocab_pad_multiple=96",
-                   "--model.rope_theta=500000", "--model.norm_eps=1e-6"], "LlamaForCausalLM"),
-    "llama_tied": (["--model.arch=llama", "--model.n_head=4", "--model.n_head_kv=1", "--model.vocab_pad_multiple=96",
-                    "--model.tie_embeddings=yes", "--model.n_layer=3"], "LlamaForCausalLM"),
+    "llama_gqa": (BIG + ["--model.arch=llama", "--model.n_head=4", "--model.n_head_kv=2",
+                         "--model.vocab_pad_multiple=96", "--model.rope_theta=500000", "--model.norm_eps=1e-6"],
+                  "LlamaForCausalLM"),
+    "llama_tied": (BIG + ["--model.arch=llama", "--model.n_head=4", "--model.n_head_kv=1",
+                          "--model.vocab_pad_multiple=96", "--model.tie_embeddings=yes", "--model.n_layer=3"],
+                   "LlamaForCausalLM"),
 }
+# Saved from a parallel layout (2 MPI ranks): the export reads full logical tensors whatever
+# the ranks wrote.
+MODELS["llama_tp2"] = (MODELS["llama_gqa"][0] + ["--parallel.tp=2"], "LlamaForCausalLM")
+MODELS["gpt2_dp2_zero"] = (MODELS["gpt2"][0] + ["--parallel.zero=1"], "GPT2LMHeadModel")
+RANKS = {"llama_tp2": 2, "gpt2_dp2_zero": 2}
 RESULTS = {}   # name -> max |logit difference|
 
 
-def train(name, *overrides):
+def train(name, *overrides, ranks=1):
     run_dir = os.path.join(WORK, name)
-    cli.run(PLINTH, "train", "--config", TINY, f"--data.corpus={CORPUS}", f"--log.out_dir={run_dir}",
-            "--train.steps=6", "--eval.interval=0", "--sample.tokens=0", *overrides)
+    args = ["train", "--config", TINY, f"--data.corpus={CORPUS}", f"--log.out_dir={run_dir}", "--train.steps=6",
+            "--eval.interval=0", "--sample.tokens=0", *overrides]
+    if ranks == 1:
+        cli.run(PLINTH, *args)
+    else:
+        env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+                   OMPI_MCA_rmaps_base_oversubscribe="1", OMP_NUM_THREADS="1")
+        p = subprocess.run([MPIRUN, "-n", str(ranks), PLINTH, *args], env=env, capture_output=True, text=True,
+                           timeout=300)
+        if p.returncode != 0:
+            raise AssertionError(f"mpirun -n {ranks} plinth {' '.join(args)} exited {p.returncode}\n"
+                                 f"stdout:\n{p.stdout}\nstderr:\n{p.stderr}")
     return os.path.join(run_dir, "checkpoints")
 
 
@@ -76,6 +99,24 @@ def plinth_logits(ckpt, tokens):
     return doc
 
 
+def hf_logits(hf_dir, hf_class, **config_changes):
+    """Logits of the exported model on PROMPT; config_changes edit a copy of its config.json."""
+    if config_changes:
+        copy = hf_dir + "_changed"
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(hf_dir, copy)
+        with open(os.path.join(copy, "config.json")) as f:
+            config = json.load(f)
+        config.update(config_changes)
+        with open(os.path.join(copy, "config.json"), "w") as f:
+            json.dump(config, f)
+        hf_dir = copy
+    model = getattr(transformers, hf_class).from_pretrained(hf_dir, use_safetensors=True, torch_dtype=torch.float32)
+    model.eval()
+    with torch.no_grad():
+        return model, model(torch.tensor([PROMPT], dtype=torch.long)).logits[0].double()
+
+
 def read_safetensors_header(path):
     """Parses the file layout by hand: 8-byte little-endian length, JSON header, data."""
     with open(path, "rb") as f:
@@ -88,7 +129,7 @@ def read_safetensors_header(path):
 class HfExport(unittest.TestCase):
     def export_and_compare(self, name):
         overrides, hf_class = MODELS[name]
-        ckpt = train(name, *overrides)
+        ckpt = train(name, *overrides, ranks=RANKS.get(name, 1))
         hf_dir = os.path.join(WORK, name + "_hf")
         p = cli.run(PLINTH, "ckpt", "export", ckpt, "--out", hf_dir)
         self.assertIn("exported", p.stdout)
@@ -117,17 +158,14 @@ class HfExport(unittest.TestCase):
         self.assertEqual(config["vocab_size"], 256)   # padding rows (to 288) dropped
         embed = "transformer.wte.weight" if hf_class.startswith("GPT2") else "model.embed_tokens.weight"
         self.assertEqual(header[embed]["shape"][0], 256)
-        tied = "--model.tie_embeddings=yes" in overrides or (name == "gpt2")
+        tied = "--model.tie_embeddings=yes" in overrides or (
+            hf_class.startswith("GPT2") and "--model.tie_embeddings=no" not in overrides)   # auto: gpt2 ties
         self.assertEqual(config["tie_word_embeddings"], tied)
         self.assertEqual("lm_head.weight" in header, not tied)
 
-        cls = getattr(transformers, hf_class)
-        model = cls.from_pretrained(hf_dir, use_safetensors=True, torch_dtype=torch.float32)
-        model.eval()
+        model, hf = hf_logits(hf_dir, hf_class)
         if tied:
             self.assertEqual(model.lm_head.weight.data_ptr(), model.get_input_embeddings().weight.data_ptr())
-        with torch.no_grad():
-            hf = model(torch.tensor([PROMPT], dtype=torch.long)).logits[0].double()
         ref = plinth_logits(ckpt, PROMPT)
         self.assertEqual(ref["tokens"], PROMPT)
         self.assertEqual(ref["step"], 6)
@@ -142,24 +180,43 @@ class HfExport(unittest.TestCase):
         # and the weights are the trained ones, read back through the safetensors library too
         with safe_open(os.path.join(hf_dir, "model.safetensors"), framework="pt") as f:
             self.assertTrue(torch.equal(f.get_tensor(embed), model.get_input_embeddings().weight))
-        return ckpt, hf_dir, config
+        return ckpt, hf_dir, config, ours
+
+    def assert_change_is_detected(self, hf_dir, hf_class, ours, **config_changes):
+        """The tolerance discriminates: a plausible wrong config.json is further than 1e-4 away."""
+        _, wrong = hf_logits(hf_dir, hf_class, **config_changes)
+        self.assertGreater((wrong - ours).abs().max().item(), TOLERANCE, config_changes)
 
     def test_gpt2_tied(self):
-        _, _, config = self.export_and_compare("gpt2")
+        _, hf_dir, config, ours = self.export_and_compare("gpt2")
         self.assertEqual(config["activation_function"], "gelu_new")
         self.assertAlmostEqual(config["layer_norm_epsilon"], 1e-6)
+        self.assert_change_is_detected(hf_dir, "GPT2LMHeadModel", ours, activation_function="gelu")   # exact erf GELU
 
     def test_gpt2_untied_four_heads(self):
         self.export_and_compare("gpt2_untied")
 
     def test_llama_gqa(self):
-        _, _, config = self.export_and_compare("llama_gqa")
+        _, hf_dir, config, ours = self.export_and_compare("llama_gqa")
         self.assertEqual(config["num_key_value_heads"], 2)
         self.assertEqual(config["rope_theta"], 500000.0)
         self.assertAlmostEqual(config["rms_norm_eps"], 1e-6)
+        self.assert_change_is_detected(hf_dir, "LlamaForCausalLM", ours, rope_theta=10000.0)
+        self.assert_change_is_detected(hf_dir, "LlamaForCausalLM", ours, rms_norm_eps=1e-5)
+
+    def test_llama_saved_at_tp2(self):
+        ckpt, _, _, _ = self.export_and_compare("llama_tp2")
+        info = cli.run(PLINTH, "ckpt", "info", ckpt).stdout
+        self.assertIn("saved from layout: tp=2 pp=1 dp=1", info)
+
+    def test_gpt2_saved_at_dp2_zero1(self):
+        ckpt, _, _, _ = self.export_and_compare("gpt2_dp2_zero")
+        info = cli.run(PLINTH, "ckpt", "info", ckpt).stdout
+        self.assertIn("saved from layout: tp=1 pp=1 dp=2", info)
+        self.assertIn("data: consumed_samples=48", info)   # 6 steps x 2 ranks x micro_batch 4
 
     def test_llama_tied_one_kv_head(self):
-        _, _, config = self.export_and_compare("llama_tied")
+        _, _, config, _ = self.export_and_compare("llama_tied")
         self.assertEqual(config["num_key_value_heads"], 1)
         self.assertEqual(config["num_hidden_layers"], 3)
 
