@@ -196,7 +196,8 @@ RunSummary sweep_run_local(const std::string& dir, const RunOptions& o) {
     ++r.attempts;
     r.wall_s = (std::isfinite(r.wall_s) ? r.wall_s : 0.0) + wall;
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && absorb_metrics(dir, p, h, r)) {
+    const bool complete = absorb_metrics(dir, p, h, r);   // also records the steps reached
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && complete) {
       r.status = RunStatus::Done;
       r.message.clear();
       log_info(str_cat(tag, ": done in ", static_cast<int>(wall), " s, eval loss ", r.val_loss,
