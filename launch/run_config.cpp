@@ -71,7 +71,9 @@ const OptionDef kOptions[] = {
     {"log.peak_gflops", "0", "MFU reference in GFLOP/s; 0 = measure SGEMM at startup"},
     {"checkpoint.dir", "", "checkpoint root; default <out_dir>/checkpoints"},
     {"checkpoint.interval", "0", "steps between saves; 0 = only at the end"},
-    {"checkpoint.keep", "3", "checkpoints kept"},
+    {"checkpoint.keep", "3", "checkpoints kept (never the one this run resumed from)"},
+    {"checkpoint.async", "0", "1 = copy the state to staging buffers and write shards on a background thread"},
+    {"checkpoint.test_delay_s", "0", "fault tests only: seconds each rank sleeps while writing its shard"},
     {"checkpoint.resume", "none", "none | auto (newest valid checkpoint, if any) | <checkpoint dir>"},
     {"sample.tokens", "200", "tokens of text sampled at the end; 0 = none"},
     {"sample.prompt", "The ", "prompt of the final sample"},
@@ -190,6 +192,11 @@ RunConfig from_map(const std::map<std::string, std::string>& kv) {
   t.ckpt_dir = str("checkpoint.dir");
   t.ckpt_interval = i64("checkpoint.interval");
   t.ckpt_keep = static_cast<int>(i64("checkpoint.keep"));
+  const int64_t async_save = i64("checkpoint.async");
+  PLINTH_CHECK(async_save == 0 || async_save == 1, Config, "checkpoint.async must be 0 or 1, got ", async_save);
+  t.ckpt_async = async_save ? train::AsyncSave::On : train::AsyncSave::Off;
+  t.ckpt_test_delay_s = f64("checkpoint.test_delay_s");
+  PLINTH_CHECK(t.ckpt_test_delay_s >= 0, Config, "checkpoint.test_delay_s must be >= 0");
   const std::string resume = str("checkpoint.resume");
   if (resume == "none" || resume.empty()) t.resume = train::ResumeKind::None;
   else if (resume == "auto") t.resume = train::ResumeKind::Auto;

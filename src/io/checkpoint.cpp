@@ -1,9 +1,10 @@
 // checkpoint.cpp -- the checkpoint directory protocol: atomic save, the `latest` pointer,
 // finding the newest valid checkpoint, pruning to keep_last.
-// Save: write <root>/.tmp-step_N-<pid>/state.h5, fsync file and dir, rename the dir to step_N,
-// fsync root, then replace <root>/latest through latest.tmp (fsync, rename, fsync root).
-// A crash at any point leaves either no step_N or a complete one; leftovers are .tmp-* dirs,
-// which are never read. Existing step_* directories are never written into.
+// Save: every writing rank writes its shard into <root>/.tmp-step_N, then one rank writes
+// index.h5 there, fsyncs the directory, renames it to step_N, fsyncs root, and replaces
+// <root>/latest through latest.tmp (fsync, rename, fsync root). A crash at any point leaves
+// either no step_N or a complete one; leftovers are .tmp-* dirs, which are never read.
+// Existing step_* directories are never written into.
 #include "io/checkpoint.h"
 
 #include <unistd.h>
@@ -11,10 +12,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <set>
 
 #include "core/error.h"
 #include "core/log.h"
-#include "io/checkpoint_state.h"
+#include "io/checkpoint_index.h"
+#include "io/checkpoint_shard.h"
 #include "io/fs_util.h"
 
 namespace plinth::io {
@@ -83,11 +86,13 @@ std::string read_latest_pointer(const std::string& root) {
   return name;
 }
 
-void prune(const std::string& root, int keep_last, int64_t written_step, const std::string& written) {
+void prune(const std::string& root, int keep_last, int64_t written_step, const std::string& written,
+           const std::string& protect) {
   if (keep_last <= 0) return;
   int kept = 1;   // the checkpoint just written
   for (const StepDir& d : step_dirs(root)) {
     if (d.name == written || d.step > written_step) continue;   // newer ones belong to another run
+    if (!protect.empty() && base_name(protect) == d.name) continue;   // e.g. the one being resumed from
     if (kept < keep_last) {
       ++kept;
       continue;
@@ -106,10 +111,13 @@ std::string checkpoint_dir_name(int64_t step) {
   return buf;
 }
 
-std::string checkpoint_save(const std::string& root, const CheckpointMeta& meta,
-                            const std::vector<CheckpointTensors>& sets, int keep_last) {
+std::string checkpoint_temp_dir(const std::string& root, int64_t step) {
+  return join(root, ".tmp-" + checkpoint_dir_name(step));
+}
+
+std::string checkpoint_prepare(const std::string& root, int64_t step) {
   PLINTH_CHECK(!root.empty(), Config, "checkpoint directory is empty");
-  const std::string name = checkpoint_dir_name(meta.step);
+  const std::string name = checkpoint_dir_name(step);
   const std::string final_dir = join(root, name);
   std::error_code ec;
   std::filesystem::create_directories(root, ec);
@@ -117,34 +125,72 @@ std::string checkpoint_save(const std::string& root, const CheckpointMeta& meta,
   PLINTH_CHECK(!path_exists(final_dir), Input, "checkpoint '", final_dir,
                "' already exists; refusing to overwrite a previous checkpoint");
   for (const StepDir& d : step_dirs(root))
-    if (d.step > meta.step)
-      log_warn(str_cat("saving step ", meta.step, " into '", root, "', which already holds the newer '", d.name,
+    if (d.step > step)
+      log_warn(str_cat("saving step ", step, " into '", root, "', which already holds the newer '", d.name,
                        "' (from an earlier run); 'latest' will point at ", name));
-
-  const std::string tmp_dir = join(root, ".tmp-" + name + "-" + std::to_string(::getpid()));
-  remove_tree_quietly(tmp_dir);
+  const std::string tmp_dir = checkpoint_temp_dir(root, step);
+  remove_tree_quietly(tmp_dir);   // a save of this step that died half-way
   PLINTH_CHECK(std::filesystem::create_directory(tmp_dir, ec), Io, "cannot create '", tmp_dir, "': ", ec.message());
+  return tmp_dir;
+}
+
+int64_t checkpoint_write_shard(const std::string& temp_dir, int rank, const std::vector<ShardPiece>& pieces) {
+  PLINTH_CHECK(is_directory(temp_dir), Io, "checkpoint temporary directory '", temp_dir, "' does not exist");
+  return shard_write(temp_dir, rank, pieces);
+}
+
+std::string checkpoint_commit(const std::string& root, const std::string& temp_dir, const CheckpointMeta& meta,
+                              int n_shards, int keep_last, const std::string& protect) {
+  const std::string name = checkpoint_dir_name(meta.step);
+  const std::string final_dir = join(root, name);
+  PLINTH_CHECK(!path_exists(final_dir), Input, "checkpoint '", final_dir,
+               "' already exists; refusing to overwrite a previous checkpoint");
   try {
-    const std::string state = join(tmp_dir, kCheckpointStateFile);
-    state_write(state, meta, sets);
-    fsync_file(state);
-    fsync_dir(tmp_dir);
-    rename_path(tmp_dir, final_dir);
+    index_write(temp_dir, meta, n_shards);
+    fsync_dir(temp_dir);
+    rename_path(temp_dir, final_dir);
   } catch (...) {
-    remove_tree_quietly(tmp_dir);
+    remove_tree_quietly(temp_dir);
     throw;
   }
   fsync_dir(root);
   write_file_atomic(join(root, kLatestFile), name + "\n");
-  prune(root, keep_last, meta.step, name);
+  prune(root, keep_last, meta.step, name, protect);
   return final_dir;
+}
+
+std::string checkpoint_save(const std::string& root, const CheckpointMeta& meta,
+                            const std::vector<CheckpointTensors>& sets, int keep_last) {
+  std::set<std::string> groups;
+  std::vector<ShardPiece> pieces;
+  for (const auto& s : sets) {
+    PLINTH_CHECK(s.layout && (s.data || s.layout->specs().empty()), Internal, "checkpoint: tensor set '", s.group,
+                 "' has no layout or data");
+    PLINTH_CHECK(!s.group.empty() && s.group.front() != '/' && s.group.back() != '/' && s.group != "meta" &&
+                     s.group != "shards" && s.group.rfind("meta/", 0) != 0,
+                 Internal, "checkpoint: invalid tensor group name '", s.group, "'");
+    PLINTH_CHECK(groups.insert(s.group).second, Internal, "checkpoint: tensor group '", s.group, "' given twice");
+    for (const TensorSpec& spec : s.layout->specs()) {
+      PLINTH_CHECK(spec.numel() == spec.global_numel(), Internal, "checkpoint_save needs whole tensors; '",
+                   spec.name, "' is a slice");
+      PLINTH_CHECK(!spec.name.empty() && spec.name.front() != '/', Internal, "checkpoint: invalid tensor name '",
+                   spec.name, "'");
+      shard_pieces_of_range(s.group, spec, s.data + spec.offset, 0, spec.numel(), pieces);
+    }
+  }
+  const std::string tmp = checkpoint_prepare(root, meta.step);
+  try {
+    checkpoint_write_shard(tmp, 0, pieces);
+  } catch (...) {
+    remove_tree_quietly(tmp);
+    throw;
+  }
+  return checkpoint_commit(root, tmp, meta, 1, keep_last);
 }
 
 void checkpoint_validate(const std::string& ckpt_dir, Validation validation) {
   PLINTH_CHECK(is_directory(ckpt_dir), Input, "checkpoint directory '", ckpt_dir, "' does not exist");
-  const std::string state = join(ckpt_dir, kCheckpointStateFile);
-  PLINTH_CHECK(is_regular_file(state), Input, "checkpoint '", ckpt_dir, "' has no ", kCheckpointStateFile);
-  state_validate(state, parse_step_dir(base_name(ckpt_dir)), validation);
+  index_validate(ckpt_dir, parse_step_dir(base_name(ckpt_dir)), validation);
 }
 
 std::string checkpoint_find_latest_valid(const std::string& root, Validation validation) {
@@ -173,26 +219,27 @@ std::string checkpoint_resolve(const std::string& path, ResumeMode mode) {
 }
 
 CheckpointMeta checkpoint_read_meta(const std::string& ckpt_dir) {
-  const std::string state = join(ckpt_dir, kCheckpointStateFile);
-  PLINTH_CHECK(is_regular_file(state), Input, "checkpoint '", ckpt_dir, "' has no ", kCheckpointStateFile);
-  return state_read_meta(state);
+  PLINTH_CHECK(is_directory(ckpt_dir), Input, "checkpoint directory '", ckpt_dir, "' does not exist");
+  PLINTH_CHECK(is_regular_file(join(ckpt_dir, kCheckpointIndexFile)), Input, "checkpoint '", ckpt_dir, "' has no ",
+               kCheckpointIndexFile);
+  return index_read_meta(ckpt_dir);
 }
 
 void checkpoint_load(const std::string& ckpt_dir, const std::vector<CheckpointTensors>& sets) {
-  const std::string state = join(ckpt_dir, kCheckpointStateFile);
-  PLINTH_CHECK(is_regular_file(state), Input, "checkpoint '", ckpt_dir, "' has no ", kCheckpointStateFile);
-  state_load(state, sets);
+  PLINTH_CHECK(is_regular_file(join(ckpt_dir, kCheckpointIndexFile)), Input, "checkpoint '", ckpt_dir, "' has no ",
+               kCheckpointIndexFile);
+  index_load(ckpt_dir, sets);
 }
 
 void checkpoint_verify(const std::string& ckpt_dir) { checkpoint_validate(ckpt_dir, Validation::Full); }
 
 std::vector<std::string> checkpoint_tensor_names(const std::string& ckpt_dir, const std::string& group) {
-  return state_tensor_names(join(ckpt_dir, kCheckpointStateFile), group);
+  return index_tensor_names(ckpt_dir, group);
 }
 
 std::vector<float> checkpoint_read_tensor(const std::string& ckpt_dir, const std::string& group,
                                           const std::string& name, std::vector<int64_t>* shape) {
-  return state_read_tensor(join(ckpt_dir, kCheckpointStateFile), group, name, shape);
+  return index_read_tensor(ckpt_dir, group, name, shape);
 }
 
 }  // namespace plinth::io

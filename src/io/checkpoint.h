@@ -1,10 +1,16 @@
-// checkpoint.h -- training checkpoints (plinth-checkpoint, format_version 1).
-// A checkpoint is <root>/step_NNNNNNNN/state.h5 holding every tensor of every set (model,
-// optimizer moments, ...) as a full logical dataset under its global name, plus /meta (step,
-// configuration, tokenizer, counters, RNG states, scalars). Every dataset carries an FNV-1a-64
-// checksum attribute that load/verify recompute. Saves are atomic (temp dir, fsync, rename,
-// then the <root>/latest pointer); older checkpoints are never modified. docs/formats.md has the
-// exact schema. This version writes from one process; local slices go through hyperslabs.
+// checkpoint.h -- training checkpoints (plinth-checkpoint, format_version 2).
+// A checkpoint is a directory <root>/step_NNNNNNNN holding
+//   shard_RRRRR.h5  one per writing rank: the blocks of tensors that rank owns (its tensor-
+//                   parallel slices, its ZeRO-1 optimizer pieces), each with a checksum; written
+//                   independently, without collective I/O; no element is written twice;
+//   index.h5        written last: /meta (step, configuration, tokenizer, counters such as the
+//                   data position and the parallel layout, RNG states), every tensor as a full
+//                   logical HDF5 virtual dataset over the shard pieces (h5py / h5dump read
+//                   model/<name> whole), and the shard list with a checksum per file.
+// Any rank of any layout reads the hyperslabs it needs; every piece read is checksum-verified.
+// Saves are atomic: everything is written into <root>/.tmp-step_N, fsynced, renamed, then the
+// <root>/latest pointer is replaced; older checkpoints are never modified. docs/formats.md has
+// the exact schema.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -16,8 +22,8 @@
 namespace plinth::io {
 
 inline constexpr const char* kCheckpointFormat = "plinth-checkpoint";
-inline constexpr int64_t kCheckpointFormatVersion = 1;
-inline constexpr const char* kCheckpointStateFile = "state.h5";
+inline constexpr int64_t kCheckpointFormatVersion = 2;
+inline constexpr const char* kCheckpointIndexFile = "index.h5";
 
 struct CheckpointMeta {
   int64_t step = 0;
@@ -42,21 +48,51 @@ struct CheckpointTensors {
   TensorCoverage coverage = TensorCoverage::All;
 };
 
+// A block [start, start + count) of tensor `group/name` (global shape `shape`) that one rank
+// owns and writes; data is the block, dense row-major.
+struct ShardPiece {
+  std::string group, name;
+  std::vector<int64_t> shape, start, count;
+  const float* data = nullptr;
+};
+
+// The pieces of the flat range [begin, end) of a tensor's local slice (row-major over
+// spec.local_shape, offsets relative to the slice; `slice` points at it) as rectangles of the
+// global tensor: 1-D one block; 2-D a partial first row, full middle rows, a partial last row.
+void shard_pieces_of_range(const std::string& group, const TensorSpec& spec, const float* slice, int64_t begin,
+                           int64_t end, std::vector<ShardPiece>& out);
+
+std::string checkpoint_shard_file_name(int rank);   // "shard_00003.h5"
+
 enum class ResumeMode { Latest, ExactPath };
 enum class Validation { Structure, Full };   // Full also recomputes every checksum
 
 // "step_00000100" for step 100 (at least 8 digits).
 std::string checkpoint_dir_name(int64_t step);
 
-// Writes <root>/step_NNNNNNNN (root is created if missing) and returns its path. Removes older
-// step_* directories beyond the newest `keep_last` (keep_last <= 0 keeps all; the checkpoint
-// just written is never removed). Input error when that step's directory already exists.
+// The distributed save, in three phases (the caller provides the agreement between ranks):
+// 1. one rank: checkpoint_prepare -- Input error when <root>/step_N exists; removes a leftover
+//    temporary directory of that step and creates it empty; returns its path (the same as
+//    checkpoint_temp_dir on every rank);
+// 2. every writing rank r (numbered 0 .. n_shards-1): checkpoint_write_shard -- writes and
+//    fsyncs <temp>/shard_r.h5, returns its bytes of tensor data;
+// 3. one rank, once every shard is written: checkpoint_commit -- writes index.h5, fsyncs,
+//    renames the temporary directory to step_N, replaces `latest`, and removes older step_*
+//    directories beyond the newest keep_last (keep_last <= 0 keeps all; never the one written
+//    and never `protect`, e.g. the checkpoint this run resumed from). Returns the final path.
+std::string checkpoint_temp_dir(const std::string& root, int64_t step);
+std::string checkpoint_prepare(const std::string& root, int64_t step);
+int64_t checkpoint_write_shard(const std::string& temp_dir, int rank, const std::vector<ShardPiece>& pieces);
+std::string checkpoint_commit(const std::string& root, const std::string& temp_dir, const CheckpointMeta& meta,
+                              int n_shards, int keep_last, const std::string& protect = "");
+
+// One process writing full tensors (tools and tests): all three phases with one shard.
 std::string checkpoint_save(const std::string& root, const CheckpointMeta& meta,
                             const std::vector<CheckpointTensors>& sets, int keep_last);
 
 // Path of the highest-step valid checkpoint under root, "" if none (or no root). Invalid ones
-// (no state.h5, unreadable/truncated file, wrong format, step mismatch, missing checksums; with
-// Validation::Full also checksum mismatches) are skipped with a log_warn naming the reason.
+// (no index.h5, unreadable/truncated file, wrong format or version, step mismatch, a shard file
+// missing; with Validation::Full also checksum mismatches) are skipped with a log_warn naming the reason.
 // Directories not named step_<digits> (e.g. leftover .tmp-* dirs) are ignored.
 std::string checkpoint_find_latest_valid(const std::string& root,
                                          Validation validation = Validation::Structure);
@@ -70,12 +106,14 @@ void checkpoint_validate(const std::string& ckpt_dir, Validation validation);
 
 CheckpointMeta checkpoint_read_meta(const std::string& ckpt_dir);
 
-// Reads every tensor of every set into its local slice, verifying each tensor's checksum.
-// Input error naming the file and tensor when a tensor is missing, has another shape or dtype,
-// fails its checksum, or when the group holds a tensor the layout lacks.
+// Reads every tensor of every set into its local slice (the layout's local_start/local_shape)
+// from the shard pieces the index maps there, verifying each piece's checksum. Input error
+// naming the file and tensor when a tensor or shard file is missing, the index does not cover a
+// tensor, a shape or dtype differs, a checksum fails, or (TensorCoverage::All) the group holds
+// a tensor the layout lacks.
 void checkpoint_load(const std::string& ckpt_dir, const std::vector<CheckpointTensors>& sets);
 
-// Recomputes the checksum of every dataset in state.h5; Input error naming file and dataset.
+// Recomputes the checksum of every shard file (naming the damaged tensor on a mismatch).
 void checkpoint_verify(const std::string& ckpt_dir);
 
 // Names of the tensors stored under `group` ("model", "optim/exp_avg", ...), sorted.

@@ -3,6 +3,7 @@
 // error stack (walked from the outermost call inwards), never printed by HDF5 itself.
 // Numeric datasets and attributes are stored little-endian regardless of the host.
 #include "io/h5.h"
+#include "io/h5_internal.h"
 
 #include <sys/stat.h>
 
@@ -562,5 +563,15 @@ bool is_hdf5(const std::string& path) {
   if (r < 0) take_error_stack();
   return r > 0;
 }
+
+namespace internal {
+
+herr_t check_status(herr_t status, ErrorKind kind, const std::string& what) { return check(status, kind, what); }
+Handle make_handle(hid_t id, Handle::Closer closer, ErrorKind kind, const std::string& what) {
+  return make(id, closer, kind, what);
+}
+hid_t file_type_of(Dtype t) { return file_type(t); }
+
+}  // namespace internal
 
 }  // namespace plinth::io::h5

@@ -69,6 +69,13 @@ enum class Layout { Contiguous, Chunked };   // Chunked datasets are extendible 
 class Group;
 class Dataset;
 
+// One mapping of an HDF5 virtual dataset: the whole of dataset `dataset` in file `file` (a path
+// relative to the virtual dataset's own file) fills the block [start, start + count) of it.
+struct VirtualMapping {
+  std::string file, dataset;
+  std::vector<int64_t> start, count;
+};
+
 // Something attributes hang on (a group or a dataset). Remembers its file and path for errors.
 class Object {
  public:
@@ -123,6 +130,10 @@ class Dataset : public Object {
 
   // Scalar variable-length (or fixed-length) string datasets.
   std::string read_string() const;
+
+  // Virtual datasets (h5_virtual.cpp): whether this is one, and its mappings in creation order.
+  bool is_virtual() const;
+  std::vector<VirtualMapping> virtual_mappings() const;
 };
 
 class Group : public Object {
@@ -143,6 +154,10 @@ class Group : public Object {
   Dataset create_dataset(const std::string& name, Dtype type, const std::vector<int64_t>& dims,
                          Layout layout = Layout::Contiguous, int64_t chunk = 0) const;
   Dataset create_string_dataset(const std::string& name, const std::string& value) const;
+  // A virtual dataset over datasets in other files (h5_virtual.cpp); unmapped elements read as
+  // NaN (float types) or 0. Open it with the default file driver (not MPI-IO).
+  Dataset create_virtual_dataset(const std::string& name, Dtype type, const std::vector<int64_t>& dims,
+                                 const std::vector<VirtualMapping>& mappings) const;
 };
 
 class File {

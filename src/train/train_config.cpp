@@ -24,6 +24,14 @@ std::vector<parallel::LayerRange> train_pipeline_partition(int64_t n_layer, cons
   return ranges;
 }
 
+std::vector<model::LayerSpan> pipeline_stage_spans(const std::vector<parallel::LayerRange>& partition, int pp,
+                                                   int stage) {
+  std::vector<model::LayerSpan> out;
+  for (const parallel::LayerRange& r : parallel::pipeline_stage_chunks(partition, pp, stage))
+    out.push_back({r.begin, r.end});
+  return out;
+}
+
 void train_config_validate(const TrainConfig& t) {
   PLINTH_CHECK(!t.data.corpora.empty(), Config, "data.corpus is not set (path of an HDF5 corpus from `plinth prepare`)");
   if (!t.data.weights.empty()) blend_weights_normalise(t.data.weights, t.data.corpora.size());

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "model/param_layout.h"
 #include "optim/optim.h"
 #include "parallel/data_parallel.h"
 #include "parallel/pipeline_partition.h"
@@ -15,7 +16,11 @@
 namespace plinth::train {
 
 enum class ResumeKind { None, Auto, Path };
-enum class FinalCheckpoint { Yes, No };   // save when the last step is done (tests turn it off)
+enum class FinalCheckpoint { Yes, No };
+// Off: a save blocks training until every shard and the index are written. On: the state is
+// copied to staging buffers and written by a background thread while training continues; the
+// commit (index, rename) happens at the first step boundary where every rank is done.
+enum class AsyncSave { Off, On };   // save when the last step is done (tests turn it off)
 
 struct TrainConfig {
   // [data]
@@ -50,6 +55,8 @@ struct TrainConfig {
   std::string ckpt_dir;               // default <out_dir>/checkpoints
   int64_t ckpt_interval = 0;          // steps between saves (0 = only at the end)
   int ckpt_keep = 3;
+  AsyncSave ckpt_async = AsyncSave::Off;   // write shards on a background thread
+  double ckpt_test_delay_s = 0;       // fault tests: each rank sleeps this long while writing its shard
   FinalCheckpoint final_checkpoint = FinalCheckpoint::Yes;
   ResumeKind resume = ResumeKind::None;
   std::string resume_path;
@@ -68,6 +75,10 @@ void train_config_resolve_batch(TrainConfig& t, int dp);
 // allocated (Config errors naming parallel.pp / pp_chunks / pp_layers / pp_schedule): returns
 // the layer ranges of every virtual stage (stage s holds ranges s, s + pp, ...).
 std::vector<parallel::LayerRange> train_pipeline_partition(int64_t n_layer, const TrainConfig& t, int pp);
+
+// The layer ranges of pipeline stage `stage`'s chunks (chunk 0 first), as the model takes them.
+std::vector<model::LayerSpan> pipeline_stage_spans(const std::vector<parallel::LayerRange>& partition, int pp,
+                                                   int stage);
 
 // Throws plinth::Error(Config) naming the key (e.g. "optim.lr must be positive, got -1").
 void train_config_validate(const TrainConfig& t);

@@ -42,13 +42,6 @@ class GradSyncObserver final : public model::BackwardObserver {
 };
 
 constexpr int kTiedEmbeddingTag = 32000;   // above every pipeline message tag
-constexpr int kStageGatherTag = 32001;
-
-std::vector<model::LayerSpan> stage_spans(const std::vector<parallel::LayerRange>& all, int pp, int stage) {
-  std::vector<model::LayerSpan> out;
-  for (const parallel::LayerRange& r : parallel::pipeline_stage_chunks(all, pp, stage)) out.push_back({r.begin, r.end});
-  return out;
-}
 
 parallel::ScheduleKind effective_schedule(const TrainConfig& t, int pp) {
   return pp == 1 && t.pp_chunks == 1 ? parallel::ScheduleKind::OneFOneB : t.pp_schedule;
@@ -106,7 +99,7 @@ Trainer::Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::strin
       dp_(dp),
       partition_(train_pipeline_partition(mc.n_layer, tc_, pp.size())),
       data_(tc.data, dp, mc.seq_len, mc.vocab_size, tc.seed),
-      model_(mc, model::TpShard{tp.rank(), tp.size()}, tc.sequence_parallel, stage_spans(partition_, pp.size(), pp.rank())),
+      model_(mc, model::TpShard{tp.rank(), tp.size()}, tc.sequence_parallel, pipeline_stage_spans(partition_, pp.size(), pp.rank())),
       full_model_(mc),
       stage_full_layout_(model::model_param_layout(mc, {}, model_.chunks())),
       params_(static_cast<size_t>(model_.layout().size())),
@@ -163,127 +156,6 @@ Trainer::Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::strin
                      kernels::num_threads(), " threads (set log.peak_gflops to state one)"));
   }
   if (tc_.resume != ResumeKind::None) resume();
-}
-
-void Trainer::resume() {
-  std::string dir;
-  if (tc_.resume == ResumeKind::Auto) {
-    dir = io::checkpoint_find_latest_valid(tc_.ckpt_dir);
-    if (dir.empty()) {
-      log_info(str_cat("resume auto: no valid checkpoint in ", tc_.ckpt_dir, ", starting from step 0"));
-      return;
-    }
-  } else {
-    dir = tc_.resume_path;
-  }
-  io::CheckpointMeta meta = io::checkpoint_read_meta(dir);
-  const std::string sig = model::model_signature(mc_);
-  PLINTH_CHECK(meta.model_signature == sig, Input, "checkpoint ", dir, " was saved for model '",
-               meta.model_signature, "' but the configuration gives '", sig, "'");
-  // Every rank reads its own slices of its stage's tensors; a ZeRO-1 rank keeps its pieces of
-  // the moments.
-  const ParamLayout& layout = model_.layout();
-  const auto coverage = pp_.size() > 1 ? io::TensorCoverage::Subset : io::TensorCoverage::All;
-  AlignedBuffer<float> m(static_cast<size_t>(layout.size())), v(static_cast<size_t>(layout.size()));
-  io::checkpoint_load(dir, {{"model", &layout, params_.data(), coverage},
-                            {"optim/exp_avg", &layout, m.data(), coverage},
-                            {"optim/exp_avg_sq", &layout, v.data(), coverage}});
-  grad_sync_.scatter_owned(m.data(), adamw_.exp_avg().data());
-  grad_sync_.scatter_owned(v.data(), adamw_.exp_avg_sq().data());
-  step_ = meta.step;
-  PLINTH_CHECK(step_ <= tc_.steps, Config, "checkpoint ", dir, " is at step ", step_,
-               ", beyond train.steps (", tc_.steps, ")");
-  log_info(str_cat("resumed from ", dir, " at step ", step_));
-}
-
-void Trainer::gather_full(const float* local, std::vector<float>& out) {
-  out.clear();
-  std::vector<float> stage(static_cast<size_t>(stage_full_layout_.size()));
-  parallel::tp_gather_full_tensors(tp_, model_.layout(), local, stage_full_layout_, stage.data());   // collective over tp
-  if (pp_.size() == 1) {
-    out = std::move(stage);
-    return;
-  }
-  // Collective over the pp group of the (tp 0, dp 0) ranks: every stage sends its tensors to
-  // stage 0, which places them by name (a tied embedding copy arrives twice, identical).
-  if (tp_.rank() != 0 || dp_.rank() != 0) return;
-  if (pp_.rank() != 0) {
-    pp_.send_async(stage.data(), static_cast<int64_t>(stage.size()), comm::DType::F32, 0, kStageGatherTag)->wait();
-    return;
-  }
-  const ParamLayout& full = full_model_.layout();
-  out.assign(static_cast<size_t>(full.size()), 0.0f);
-  auto place = [&](const ParamLayout& from, const float* data) {
-    for (const TensorSpec& s : from.specs())
-      std::copy(data + s.offset, data + s.offset + s.numel(), out.begin() + full.at(s.name).offset);
-  };
-  place(stage_full_layout_, stage.data());
-  for (int r = 1; r < pp_.size(); ++r) {
-    const ParamLayout other = model::model_param_layout(mc_, {}, stage_spans(partition_, pp_.size(), r));
-    std::vector<float> buf(static_cast<size_t>(other.size()));
-    pp_.recv_async(buf.data(), other.size(), comm::DType::F32, r, kStageGatherTag)->wait();
-    place(other, buf.data());
-  }
-}
-
-std::vector<float> Trainer::full_params() {
-  std::vector<float> full;
-  gather_full(params_.data(), full);
-  return full;
-}
-
-std::string Trainer::save_checkpoint(int64_t step) {
-  auto t0 = Clock::now();
-  const ParamLayout& layout = model_.layout();
-  const ParamLayout& full = full_model_.layout();
-  // Collective: the optimizer pieces are gathered over dp (ZeRO-1), then every tensor over tp
-  // and the stages; the rank at (tp, pp, dp) = (0, 0, 0) writes full logical tensors.
-  AlignedBuffer<float> m(static_cast<size_t>(layout.size())), v(static_cast<size_t>(layout.size()));
-  grad_sync_.gather_owned(adamw_.exp_avg().data(), m.data());
-  grad_sync_.gather_owned(adamw_.exp_avg_sq().data(), v.data());
-  std::vector<float> fp, fm, fv;
-  gather_full(params_.data(), fp);
-  gather_full(m.data(), fm);
-  gather_full(v.data(), fv);
-  const bool writer = dp_.rank() == 0 && tp_.rank() == 0 && pp_.rank() == 0;
-  std::string dir;
-  std::string error;
-  if (writer) {
-    try {
-      io::CheckpointMeta meta;
-      meta.step = step;
-      meta.config_ini = config_ini_;
-      meta.model_signature = model::model_signature(mc_);
-      meta.tokenizer_kind = data_.tokenizer_kind();
-      meta.tokenizer_model = data_.tokenizer_model();
-      const auto consumed = data_.consumed_per_corpus(step * tc_.global_batch);
-      meta.counters["data.consumed_samples"] = step * tc_.global_batch;
-      for (size_t c = 0; c < consumed.size(); ++c)
-        meta.counters["data.consumed_samples." + std::to_string(c)] = consumed[c];
-      meta.counters["data.seed"] = static_cast<int64_t>(tc_.seed);
-      meta.counters["parallel.dp"] = dp_.size();
-      meta.counters["parallel.tp"] = tp_.size();
-      meta.counters["parallel.pp"] = pp_.size();
-      dir = io::checkpoint_save(tc_.ckpt_dir, meta,
-                                {{"model", &full, fp.data()},
-                                 {"optim/exp_avg", &full, fm.data()},
-                                 {"optim/exp_avg_sq", &full, fv.data()}},
-                                tc_.ckpt_keep);
-    } catch (const Error& e) {
-      error = e.what();
-    }
-  }
-  // Safe order: every rank reaches these broadcasts after the same step's save. The writer's
-  // verdict travels over its pp group (the (tp 0, dp 0) ranks), then over every dp group (to
-  // the tp-rank-0 ranks), then over every tp group.
-  int32_t failed = error.empty() ? 0 : 1;
-  if (tp_.rank() == 0 && dp_.rank() == 0) pp_.broadcast(&failed, 1, comm::DType::I32, 0);
-  if (tp_.rank() == 0) dp_.broadcast(&failed, 1, comm::DType::I32, 0);
-  tp_.broadcast(&failed, 1, comm::DType::I32, 0);
-  PLINTH_CHECK(!failed, Io, writer ? error : std::string("checkpoint save failed on the writing rank"));
-  log_info(str_cat("saved checkpoint ", dir.empty() ? tc_.ckpt_dir : dir, " (step ", step, ") in ",
-                   format_duration(seconds_since(t0))));
-  return dir;
 }
 
 void Trainer::sync_tied_embedding() {
@@ -452,8 +324,11 @@ TrainResult Trainer::run(const volatile std::sig_atomic_t* stop_flag) {
       exposed_window = 0.0;
     }
     const bool interval_save = tc_.ckpt_interval > 0 && step_ % tc_.ckpt_interval == 0;
-    if (interval_save || (last && tc_.final_checkpoint == FinalCheckpoint::Yes))
-      result.last_checkpoint = save_checkpoint(step_);
+    auto keep_path = [&](const std::string& dir) {
+      if (!dir.empty()) result.last_checkpoint = dir;
+    };
+    keep_path(complete_async_save(Wait::No));   // an asynchronous save whose shards are all written
+    if (interval_save || (last && tc_.final_checkpoint == FinalCheckpoint::Yes)) keep_path(save_checkpoint(step_));
     // A stop request (SIGTERM / SIGUSR1 on any rank) is agreed by every rank at this step
     // boundary: the max over tp, then pp, then dp covers the whole grid.
     int32_t stop = stop_flag ? static_cast<int32_t>(*stop_flag) : 0;
@@ -464,12 +339,14 @@ TrainResult Trainer::run(const volatile std::sig_atomic_t* stop_flag) {
     }
     if (stop && !last) {
       log_info(str_cat("stop requested (signal ", stop, ") at step ", step_, ": saving a checkpoint and stopping"));
-      if (!interval_save) result.last_checkpoint = save_checkpoint(step_);
+      if (!interval_save) keep_path(save_checkpoint(step_));
+      keep_path(complete_async_save(Wait::Yes));
       result.stopped = StopReason::Signal;
       result.stop_signal = stop;
       break;
     }
   }
+  if (const std::string dir = complete_async_save(Wait::Yes); !dir.empty()) result.last_checkpoint = dir;
   result.last_step = step_;
   if (train_seconds > 0) {
     result.tokens_per_s = static_cast<double>((step_ - result.first_step) * tokens_per_step) / train_seconds;

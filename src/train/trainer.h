@@ -6,12 +6,15 @@
 #pragma once
 #include <csignal>
 #include <cstdint>
+#include <atomic>
 #include <memory>
+#include <thread>
 #include <string>
 #include <vector>
 
 #include "core/aligned_buffer.h"
 #include "model/model.h"
+#include "io/checkpoint.h"
 #include "optim/optim.h"
 #include "parallel/comm/communicator.h"
 #include "parallel/comm/timed_communicator.h"
@@ -51,6 +54,7 @@ class Trainer {
   // checked on every rank at every step boundary and agreed across the grid; when any rank's
   // is set, every rank saves a checkpoint and returns with stopped == StopReason::Signal.
   TrainResult run(const volatile std::sig_atomic_t* stop_flag = nullptr);
+  ~Trainer();
 
   // Collective: mean loss over the held-out windows (the same windows on every layout), and the
   // standard error of that mean over windows.
@@ -64,7 +68,22 @@ class Trainer {
 
  private:
   float train_step(int64_t step, double* grad_norm, float* lr, double* exposed_s);
+  // Checkpoints (trainer_checkpoint.cpp). Collective over the grid. Synchronous: returns the
+  // committed path. Asynchronous: starts the background write and returns "" (the commit
+  // happens in poll_async_save / finish_async_save).
   std::string save_checkpoint(int64_t step);
+  // At a step boundary: commits a pending asynchronous save once every rank's shard is written
+  // (wait = Yes: waits for it). Returns the committed path or "".
+  enum class Wait { No, Yes };
+  std::string complete_async_save(Wait wait);
+  std::string commit_checkpoint(int64_t step, const std::string& temp_dir, bool local_failed,
+                                const std::string& local_error, double blocked_s, double t_start_s);
+  std::vector<io::ShardPiece> shard_pieces(const float* params, const float* m, const float* v) const;
+  void unpack_owned(const AlignedBuffer<float>& owned, float* full) const;
+  int32_t grid_max(int32_t value);                 // max over the whole grid (tp, pp, dp)
+  void broadcast_from_leader(int32_t* value);      // from (tp, pp, dp) = (0, 0, 0) to every rank
+  void broadcast_from_leader(std::string* value);
+  int world_rank() const;
   void resume();
   // Full tp = 1, pp = 1 tensors of `local` (this rank's layout) on pp rank 0 (collective over tp
   // and pp); `out` is resized there, left empty elsewhere.
@@ -88,6 +107,17 @@ class Trainer {
   PipelineExecutor pipeline_;
   FlatRange tied_copy_;               // last stage, tied embeddings, pp > 1: the head's copy of embed.wte
   std::vector<int32_t> tokens_, targets_;   // (micro-batches x B x T) of the current step or validation
+  std::string resumed_from_;          // protected from keep_last pruning
+  struct AsyncWrite {                 // a background shard write in flight
+    int64_t step = -1;
+    std::string temp_dir;
+    std::thread thread;
+    std::atomic<int> done{0};
+    std::string error;                // set by the thread before done
+    double blocked_s = 0, started_s = 0;
+  };
+  std::unique_ptr<AsyncWrite> async_;
+  AlignedBuffer<float> stage_params_, stage_m_, stage_v_;   // staging copies for asynchronous saves
   int64_t step_ = 0;                  // optimizer steps completed
   double peak_flops_ = 0;
 };

@@ -154,7 +154,7 @@ class BadInput(unittest.TestCase):
         dst = os.path.join(WORK, name)
         shutil.rmtree(dst, ignore_errors=True)
         shutil.copytree(src, dst)
-        return dst, os.path.join(dst, "state.h5")
+        return dst, os.path.join(dst, "shard_00000.h5")
 
     def test_truncated_checkpoint(self):
         d, state = self._copy_checkpoint("truncated")

@@ -20,7 +20,10 @@ done
 "$h5dump" -H "$dir/corpus_byte.h5" | grep -q 'DATASET "tokens"' || fail "no tokens dataset in h5dump -H"
 "$h5dump" -H "$dir/corpus_byte.h5" | grep -q 'H5T_STD_U16LE' || fail "tokens are not H5T_STD_U16LE"
 
-out=$("$h5dump" -A "$dir/ckpt/step_00000007/state.h5") || fail "h5dump -A state.h5 exited with an error"
+out=$("$h5dump" -A "$dir/ckpt/step_00000007/index.h5") || fail "h5dump -A index.h5 exited with an error"
 [ "$(attr format)" = '"plinth-checkpoint"' ] || fail "checkpoint format is '$(attr format)'"
 [ "$(attr step)" = "7" ] || fail "checkpoint step is '$(attr step)'"
+# the virtual dataset reads whole through the index, from the shard file beside it
+(cd / && "$h5dump" -d /model/embed.weight "$dir/ckpt/step_00000007/index.h5") | grep -q -- '-0.75' \
+  || fail "h5dump could not read model/embed.weight through the index"
 echo "h5dump: attributes print as documented"

@@ -64,9 +64,9 @@ def check_corpus(d):
 
 
 def check_checkpoint(d):
-    with h5py.File(f"{d}/ckpt/step_00000007/state.h5", "r") as f:
+    with h5py.File(f"{d}/ckpt/step_00000007/index.h5", "r") as f:
         a = f.attrs
-        expect(a["format"] == "plinth-checkpoint" and a["format_version"] == 1, "checkpoint format")
+        expect(a["format"] == "plinth-checkpoint" and a["format_version"] == 2, "checkpoint format")
         expect(a["checksum_algorithm"] == "fnv1a64" and a["created_by"] == "plinth", "checkpoint attrs")
         expect(a["tensor_groups"] == "model,optim/exp_avg", f"tensor_groups {a['tensor_groups']!r}")
         m = f["meta"]
@@ -83,9 +83,11 @@ def check_checkpoint(d):
         expect(f["optim/exp_avg/layers.0.norm.weight"].shape == (3,), "norm shape")
         n = 0
 
+        expect(f["model/embed.weight"].is_virtual, "model/embed.weight is a virtual dataset over the shards")
+
         def visit(name, obj):
             nonlocal n
-            if not isinstance(obj, h5py.Dataset):
+            if not isinstance(obj, h5py.Dataset) or obj.is_virtual:
                 return
             if obj.dtype.kind == "O" or h5py.check_string_dtype(obj.dtype):
                 data = obj[()]
@@ -97,7 +99,13 @@ def check_checkpoint(d):
             n += 1
 
         f.visititems(visit)
-        expect(n == 8, f"checked {n} datasets, want 8")
+        expect(n == 4, f"checked {n} metadata datasets, want 4")
+    with h5py.File(f"{d}/ckpt/step_00000007/shard_00000.h5", "r") as f:
+        pieces = f["pieces"]
+        expect(len(pieces) == 4, f"{len(pieces)} pieces in the shard file, want 4")
+        for k, ds in pieces.items():
+            data = ds[()].astype("<f4").tobytes()
+            expect(fnv1a64(data) == ds.attrs["checksum"], f"piece {k} ({ds.attrs['tensor']}): checksum")
 
 
 check_corpus(sys.argv[1])

@@ -1,7 +1,7 @@
 // io_write_fixture.cpp -- writes the files that the h5py and h5dump ctests read:
 //   <dir>/corpus_byte.h5     byte-tokenized corpus prepared from <dir>/src/*.txt ('%' separated)
 //   <dir>/expected_docs.json [[split, text], ...] in input order, for the reader to compare
-//   <dir>/ckpt/step_00000007/state.h5   a checkpoint with known tensors and metadata
+//   <dir>/ckpt/step_00000007/{index,shard_00000}.h5   a checkpoint with known tensors and metadata
 // Usage: io_write_fixture <dir>. Exits non-zero with the error message on failure.
 #include <cstdio>
 #include <filesystem>

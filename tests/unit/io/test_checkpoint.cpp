@@ -1,6 +1,9 @@
-// test_checkpoint.cpp -- checkpoints: bit-exact save/load of 3 tensors x (model + 2 optimizer
-// moments), metadata round trip, atomic commit (leftover temp dirs ignored), corruption caught
-// by checksums, truncated files skipped by find_latest_valid, keep_last, and load errors.
+// test_checkpoint.cpp -- checkpoints (format 2: shard files + virtual-dataset index): bit-exact
+// save/load of 3 tensors x (model + 2 optimizer moments), metadata round trip, a save by two
+// "ranks" (tensor-parallel slices and ZeRO-style flat pieces) read back in another slicing,
+// atomic commit (leftover temp dirs ignored), corruption caught by checksums, truncated and
+// missing files skipped by find_latest_valid, keep_last (and its protected checkpoint), and
+// load errors.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -82,7 +85,8 @@ TEST(Checkpoint, SaveLoadIsBitExactAndMetaRoundTrips) {
   State s(1);
   std::string dir = checkpoint_save(root.path(), sample_meta(100), s.sets(), 0);
   EXPECT_EQ(dir, root.file("step_00000100"));
-  EXPECT_TRUE(is_regular_file(dir + "/state.h5"));
+  EXPECT_TRUE(is_regular_file(dir + "/index.h5"));
+  EXPECT_TRUE(is_regular_file(dir + "/shard_00000.h5"));
   EXPECT_EQ(read_file(root.file("latest")), "step_00000100\n");
   EXPECT_EQ(list_dir(root.path()), (std::vector<std::string>{"latest", "step_00000100"}));
 
@@ -108,23 +112,60 @@ TEST(Checkpoint, SaveLoadIsBitExactAndMetaRoundTrips) {
   EXPECT_EQ(checkpoint_resolve(dir, ResumeMode::ExactPath), dir);
 }
 
-TEST(Checkpoint, SlicedAndScalarTensorsGoThroughHyperslabs) {
+TEST(Checkpoint, ShardsOfTwoRanksReadBackInAnotherSlicing) {
+  // "rank 0" and "rank 1" each hold half of w (rows) and write their model slice; their optimizer
+  // state is written as flat pieces that cut rows (as ZeRO-1 shards do); the tensors are read
+  // back whole and as column halves.
   TempDir root;
-  ParamLayout l;
-  TensorSpec w = tensor("w", {4, 3});
-  w.local_shape = {2, 3};
-  w.local_start = {2, 0};
-  w.split_dim = 0;
-  l.add(w);
-  l.add(tensor("scale", {}));
-  std::vector<float> data(static_cast<size_t>(l.size()), 0.0f);
-  for (int i = 0; i < 6; ++i) data[static_cast<size_t>(l.at("w").offset + i)] = 1.0f + static_cast<float>(i);
-  data[static_cast<size_t>(l.at("scale").offset)] = 0.5f;
-  std::string dir = checkpoint_save(root.path(), sample_meta(1), {{"model", &l, data.data()}}, 0);
-  std::vector<float> back(data.size(), -7.0f);
-  checkpoint_load(dir, {{"model", &l, back.data()}});
-  EXPECT_TRUE(same_tensor_bits(l, data, back));
+  const std::vector<int64_t> shape = {4, 6};
+  std::vector<float> full(24), moments(24);
+  for (int i = 0; i < 24; ++i) {
+    full[static_cast<size_t>(i)] = 1.0f + static_cast<float>(i);
+    moments[static_cast<size_t>(i)] = -0.5f * static_cast<float>(i);
+  }
+  const std::string tmp = checkpoint_prepare(root.path(), 7);
+  EXPECT_EQ(tmp, checkpoint_temp_dir(root.path(), 7));
+  for (int r = 0; r < 2; ++r) {
+    TensorSpec w = tensor("w", shape);
+    w.local_shape = {2, 6};
+    w.local_start = {2 * r, 0};
+    w.split_dim = 0;
+    const float* slice = full.data() + 12 * r;
+    const float* mslice = moments.data() + 12 * r;
+    std::vector<ShardPiece> pieces;
+    shard_pieces_of_range("model", w, slice, 0, 12, pieces);
+    // the moments in two uneven flat pieces of the slice: [0, 5) by this rank, [5, 12) too
+    shard_pieces_of_range("optim/exp_avg", w, mslice, 0, 5, pieces);
+    shard_pieces_of_range("optim/exp_avg", w, mslice, 5, 12, pieces);
+    EXPECT_EQ(pieces.size(), 1u + 1u + 2u);   // [0,5) = one partial row; [5,12) = partial row + full row
+    checkpoint_write_shard(tmp, r, pieces);
+  }
+  const std::string dir = checkpoint_commit(root.path(), tmp, sample_meta(7), 2, 0);
+  EXPECT_FALSE(is_directory(tmp));
+  std::vector<int64_t> got_shape;
+  EXPECT_EQ(checkpoint_read_tensor(dir, "model", "w", &got_shape), full);
+  EXPECT_EQ(got_shape, shape);
+  EXPECT_EQ(checkpoint_read_tensor(dir, "optim/exp_avg", "w", nullptr), moments);
+  EXPECT_EQ(checkpoint_tensor_names(dir, "model"), (std::vector<std::string>{"w"}));
+  for (int c = 0; c < 2; ++c) {   // column halves: another tensor-parallel layout
+    ParamLayout l;
+    TensorSpec w = tensor("w", shape);
+    w.local_shape = {4, 3};
+    w.local_start = {0, 3 * c};
+    w.split_dim = 1;
+    l.add(w);
+    std::vector<float> back(static_cast<size_t>(l.size()), 0.0f);
+    checkpoint_load(dir, {{"optim/exp_avg", &l, back.data()}});
+    for (int i = 0; i < 4; ++i)
+      for (int j = 0; j < 3; ++j)
+        EXPECT_EQ(back[static_cast<size_t>(l.at("w").offset + i * 3 + j)], moments[static_cast<size_t>(i * 6 + 3 * c + j)]);
+  }
   checkpoint_verify(dir);
+  // a shard file missing: named on load, and the checkpoint is no longer valid
+  std::filesystem::remove(dir + "/shard_00001.h5");
+  expect_error([&] { checkpoint_read_tensor(dir, "model", "w", nullptr); }, ErrorKind::Input,
+               {"shard_00001.h5", "model/w", "missing"});
+  EXPECT_EQ(checkpoint_find_latest_valid(root.path()), "");
 }
 
 TEST(Checkpoint, LeftoverTempDirsAndIncompleteStepsAreIgnored) {
@@ -132,10 +173,10 @@ TEST(Checkpoint, LeftoverTempDirsAndIncompleteStepsAreIgnored) {
   State s(2);
   checkpoint_save(root.path(), sample_meta(100), s.sets(), 0);
   std::string good = checkpoint_save(root.path(), sample_meta(200), s.sets(), 0);
-  // A crashed save: a temp dir with a (garbage) state file, and a step dir without state.h5.
-  std::string tmp = root.file(".tmp-step_00000300-4242");
+  // A crashed save: a temp dir with a (garbage) shard file, and a step dir without index.h5.
+  std::string tmp = root.file(".tmp-step_00000300");
   std::filesystem::create_directory(tmp);
-  test::write_text(tmp + "/state.h5", "half-written");
+  test::write_text(tmp + "/shard_00000.h5", "half-written");
   std::filesystem::create_directory(root.file("step_00000400"));
   test::write_text(root.file("step_00000500"), "a file, not a directory");
   EXPECT_EQ(checkpoint_find_latest_valid(root.path()), good);
@@ -143,7 +184,7 @@ TEST(Checkpoint, LeftoverTempDirsAndIncompleteStepsAreIgnored) {
   EXPECT_EQ(checkpoint_find_latest_valid(root.path()), good);
   EXPECT_EQ(checkpoint_find_latest_valid(root.file("no_such_root")), "");
   expect_error([&] { checkpoint_resolve(root.file("step_00000400"), ResumeMode::ExactPath); }, ErrorKind::Input,
-               {"step_00000400", "state.h5"});
+               {"step_00000400", "index.h5"});
 }
 
 // Offset of the first occurrence of `needle` in `hay`, or npos.
@@ -160,7 +201,7 @@ TEST(Checkpoint, FlippedByteInTensorDataIsDetected) {
     std::memcpy(&s.exp_avg[static_cast<size_t>(fc.offset + i)], &bits, 4);
   }
   std::string dir = checkpoint_save(root.path(), sample_meta(100), s.sets(), 0);
-  std::string path = dir + "/state.h5";
+  std::string path = dir + "/shard_00000.h5";
   std::string bytes = read_file(path);
   size_t at = find_bytes(bytes, &s.exp_avg[static_cast<size_t>(fc.offset)], 16);
   ASSERT_NE(at, std::string::npos);
@@ -168,10 +209,10 @@ TEST(Checkpoint, FlippedByteInTensorDataIsDetected) {
   test::write_text(path, bytes);
 
   expect_error([&] { checkpoint_verify(dir); }, ErrorKind::Input,
-               {"state.h5", "/optim/exp_avg/layers.0.mlp.fc.weight", "checksum mismatch"});
+               {"shard_00000.h5", "optim/exp_avg/layers.0.mlp.fc.weight", "checksum mismatch"});
   State loaded(4);
   expect_error([&] { checkpoint_load(dir, loaded.sets()); }, ErrorKind::Input,
-               {"state.h5", "layers.0.mlp.fc.weight", "checksum mismatch"});
+               {"shard_00000.h5", "layers.0.mlp.fc.weight", "checksum mismatch"});
   // Structure is intact, so only the Full scan rejects it.
   EXPECT_EQ(checkpoint_find_latest_valid(root.path(), Validation::Structure), dir);
   EXPECT_EQ(checkpoint_find_latest_valid(root.path(), Validation::Full), "");
@@ -182,7 +223,7 @@ TEST(Checkpoint, FlippedByteInMetadataIsDetectedByHdf5HeaderChecksums) {
   State s(10);
   std::string first = checkpoint_save(root.path(), sample_meta(100), s.sets(), 0);
   std::string dir = checkpoint_save(root.path(), sample_meta(200), s.sets(), 0);
-  std::string path = dir + "/state.h5";
+  std::string path = dir + "/index.h5";
   std::string bytes = read_file(path);
   double scalar = sample_meta(0).scalars.at("best_val_loss");   // stored in an attribute
   size_t at = find_bytes(bytes, &scalar, sizeof scalar);
@@ -198,7 +239,7 @@ TEST(Checkpoint, TruncatedStateFallsBackToThePreviousCheckpoint) {
   State s(5);
   std::string first = checkpoint_save(root.path(), sample_meta(100), s.sets(), 0);
   std::string second = checkpoint_save(root.path(), sample_meta(200), s.sets(), 0);
-  std::string path = second + "/state.h5";
+  std::string path = second + "/index.h5";
   std::filesystem::resize_file(path, std::filesystem::file_size(path) / 2);
   EXPECT_EQ(checkpoint_find_latest_valid(root.path()), first);
   expect_error([&] { checkpoint_read_meta(second); }, ErrorKind::Input, {path});
@@ -217,6 +258,14 @@ TEST(Checkpoint, KeepLastPrunesOlderCheckpointsOnly) {
   EXPECT_EQ(list_dir(root.path()), (std::vector<std::string>{"latest", "step_00000600"}));
   checkpoint_save(root.path(), sample_meta(700), s.sets(), 0);
   EXPECT_EQ(list_dir(root.path()).size(), 3u);
+  // keep 1, but the checkpoint a run resumed from (step 600) is protected
+  const std::string tmp = checkpoint_prepare(root.path(), 800);
+  std::vector<ShardPiece> pieces;
+  for (const TensorSpec& t : s.layout.specs())
+    shard_pieces_of_range("model", t, s.params.data() + t.offset, 0, t.numel(), pieces);
+  checkpoint_write_shard(tmp, 0, pieces);
+  checkpoint_commit(root.path(), tmp, sample_meta(800), 1, 1, root.file("step_00000600"));
+  EXPECT_EQ(list_dir(root.path()), (std::vector<std::string>{"latest", "step_00000600", "step_00000800"}));
 }
 
 TEST(Checkpoint, NeverOverwritesAndResumedRunsWinViaLatest) {
@@ -224,16 +273,16 @@ TEST(Checkpoint, NeverOverwritesAndResumedRunsWinViaLatest) {
   State s(8);
   std::string c100 = checkpoint_save(root.path(), sample_meta(100), s.sets(), 0);
   std::string c200 = checkpoint_save(root.path(), sample_meta(200), s.sets(), 0);
-  std::string before = read_file(c100 + "/state.h5");
+  std::string before = read_file(c100 + "/shard_00000.h5") + read_file(c100 + "/index.h5");
   expect_error([&] { checkpoint_save(root.path(), sample_meta(100), s.sets(), 0); }, ErrorKind::Input,
                {"step_00000100", "already exists"});
-  EXPECT_EQ(read_file(c100 + "/state.h5"), before);
+  EXPECT_EQ(read_file(c100 + "/shard_00000.h5") + read_file(c100 + "/index.h5"), before);
   // A run resumed from step 100 saves step 150: latest points there although step 200 exists.
   std::string c150 = checkpoint_save(root.path(), sample_meta(150), s.sets(), 2);
   EXPECT_EQ(checkpoint_find_latest_valid(root.path()), c150);
   EXPECT_TRUE(is_directory(c200));   // newer checkpoints of the old run are not pruned
   EXPECT_TRUE(is_directory(c100));
-  EXPECT_EQ(read_file(c100 + "/state.h5"), before);
+  EXPECT_EQ(read_file(c100 + "/shard_00000.h5") + read_file(c100 + "/index.h5"), before);
 }
 
 TEST(Checkpoint, FailedSaveLeavesNoDirectory) {
@@ -259,29 +308,29 @@ TEST(Checkpoint, LoadErrorsNameFileAndTensor) {
   wrong_shape.add(tensor("layers.0.norm.weight", {4}));
   wrong_shape.add(tensor("layers.0.mlp.fc.weight", {4, 6}));
   expect_error([&] { checkpoint_load(dir, {{"model", &wrong_shape, buf.data()}}); }, ErrorKind::Input,
-               {"state.h5", "model/embed.weight", "(8, 4)", "(4, 8)"});
+               {"step_00000100", "model/embed.weight", "(8, 4)", "(4, 8)"});
 
   ParamLayout extra = small_layout();
   extra.add(tensor("layers.1.norm.weight", {4}));
   expect_error([&] { checkpoint_load(dir, {{"model", &extra, buf.data()}}); }, ErrorKind::Input,
-               {"state.h5", "no tensor 'model/layers.1.norm.weight'"});
+               {"step_00000100", "no tensor 'model/layers.1.norm.weight'"});
 
   ParamLayout fewer;
   fewer.add(tensor("embed.weight", {8, 4}));
   expect_error([&] { checkpoint_load(dir, {{"model", &fewer, buf.data()}}); }, ErrorKind::Input,
-               {"state.h5", "holds tensor 'model/layers.0.", "does not have"});
+               {"step_00000100", "holds tensor 'model/layers.0.", "does not have"});
 
   ParamLayout l = small_layout();
   expect_error([&] { checkpoint_load(dir, {{"optim/missing", &l, buf.data()}}); }, ErrorKind::Input,
-               {"state.h5", "optim/missing"});
+               {"step_00000100", "optim/missing"});
   expect_error([&] { checkpoint_load(root.file("step_00000999"), s.sets()); }, ErrorKind::Input,
                {"step_00000999"});
 
   test::write_text(root.file("not_a_ckpt.h5"), "x");
   std::filesystem::create_directory(root.file("step_00000300"));
-  test::write_text(root.file("step_00000300/state.h5"), "not hdf5 at all");
+  test::write_text(root.file("step_00000300/index.h5"), "not hdf5 at all");
   expect_error([&] { checkpoint_read_meta(root.file("step_00000300")); }, ErrorKind::Input,
-               {"step_00000300/state.h5", "not an HDF5 file"});
+               {"step_00000300/index.h5", "not an HDF5 file"});
 }
 
 }  // namespace

@@ -1,0 +1,303 @@
+// trainer_checkpoint.cpp -- the trainer's checkpoints: every rank writes the blocks it owns into
+// its own shard file (no collective I/O, nothing written twice), the leader commits the index;
+// synchronous or asynchronous (staging copies written by a background thread); resume on any
+// (tp, pp, dp) layout, with or without ZeRO-1, by reading each rank's slices through the index.
+//
+// Who writes what (so that no element is written twice):
+//   parameters          data-parallel rank 0 of every (tp, pp) position: its tensor-parallel
+//                       slices; tensors replicated over tp by tp rank 0 only; the last stage's
+//                       copy of a tied embedding not at all (the first stage writes it);
+//   optimizer moments   without ZeRO-1 as the parameters; with ZeRO-1 every data-parallel rank
+//                       writes the flat pieces it owns (cut into rectangles of the tensors).
+#include <chrono>
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "io/checkpoint.h"
+#include "parallel/tensor_parallel.h"
+#include "train/trainer.h"
+
+namespace plinth::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double now_s() { return std::chrono::duration<double>(Clock::now().time_since_epoch()).count(); }
+
+constexpr int kStageGatherTag = 32001;
+
+}  // namespace
+
+Trainer::~Trainer() {
+  // An asynchronous write still in flight (e.g. an error unwinds the run): let it finish; its
+  // temporary directory is never committed, so no checkpoint appears.
+  if (async_ && async_->thread.joinable()) async_->thread.join();
+}
+
+int Trainer::world_rank() const {
+  return tp_.rank() + tp_.size() * (dp_.rank() + dp_.size() * pp_.rank());   // the grid's rank order
+}
+
+int32_t Trainer::grid_max(int32_t value) {
+  if (tp_.size() > 1) tp_.all_reduce(&value, 1, comm::DType::I32, comm::ReduceOp::Max);
+  if (pp_.size() > 1) pp_.all_reduce(&value, 1, comm::DType::I32, comm::ReduceOp::Max);
+  if (dp_.size() > 1) dp_.all_reduce(&value, 1, comm::DType::I32, comm::ReduceOp::Max);
+  return value;
+}
+
+// Safe order: the leader's pp group (tp 0, dp 0) first, then every dp group of tp rank 0, then
+// every tp group; all ranks reach these calls at the same point of the run.
+void Trainer::broadcast_from_leader(int32_t* value) {
+  if (tp_.rank() == 0 && dp_.rank() == 0) pp_.broadcast(value, 1, comm::DType::I32, 0);
+  if (tp_.rank() == 0) dp_.broadcast(value, 1, comm::DType::I32, 0);
+  tp_.broadcast(value, 1, comm::DType::I32, 0);
+}
+
+void Trainer::broadcast_from_leader(std::string* value) {
+  int32_t n = static_cast<int32_t>(value->size());
+  broadcast_from_leader(&n);
+  value->resize(static_cast<size_t>(n));
+  if (n == 0) return;
+  if (tp_.rank() == 0 && dp_.rank() == 0) pp_.broadcast(value->data(), n, comm::DType::U8, 0);
+  if (tp_.rank() == 0) dp_.broadcast(value->data(), n, comm::DType::U8, 0);
+  tp_.broadcast(value->data(), n, comm::DType::U8, 0);
+}
+
+void Trainer::resume() {
+  const bool leader = tp_.rank() == 0 && pp_.rank() == 0 && dp_.rank() == 0;
+  std::string dir, error;
+  if (leader) {
+    try {
+      if (tc_.resume == ResumeKind::Auto) {
+        // every checksum of the candidates, newest first: a damaged checkpoint is reported and
+        // the previous valid one is used
+        dir = io::checkpoint_find_latest_valid(tc_.ckpt_dir, io::Validation::Full);
+        if (dir.empty()) log_info(str_cat("resume auto: no valid checkpoint in ", tc_.ckpt_dir, ", starting from step 0"));
+        else log_info(str_cat("resume auto: using ", dir));
+      } else {
+        dir = io::checkpoint_resolve(tc_.resume_path, io::ResumeMode::ExactPath);
+      }
+    } catch (const Error& e) {
+      error = e.what();
+    }
+  }
+  int32_t failed = error.empty() ? 0 : 1;
+  broadcast_from_leader(&failed);
+  PLINTH_CHECK(!failed, Input, leader ? error : std::string("the leading rank could not resolve the checkpoint"));
+  broadcast_from_leader(&dir);
+  if (dir.empty()) return;
+
+  io::CheckpointMeta meta = io::checkpoint_read_meta(dir);
+  const std::string sig = model::model_signature(mc_);
+  PLINTH_CHECK(meta.model_signature == sig, Input, "checkpoint ", dir, " was saved for model '",
+               meta.model_signature, "' but the configuration gives '", sig, "'");
+  // Every rank reads the slices of its own layout; a ZeRO-1 rank keeps its pieces of the moments.
+  const ParamLayout& layout = model_.layout();
+  const auto coverage = pp_.size() > 1 ? io::TensorCoverage::Subset : io::TensorCoverage::All;
+  AlignedBuffer<float> m(static_cast<size_t>(layout.size())), v(static_cast<size_t>(layout.size()));
+  io::checkpoint_load(dir, {{"model", &layout, params_.data(), coverage},
+                            {"optim/exp_avg", &layout, m.data(), coverage},
+                            {"optim/exp_avg_sq", &layout, v.data(), coverage}});
+  grad_sync_.scatter_owned(m.data(), adamw_.exp_avg().data());
+  grad_sync_.scatter_owned(v.data(), adamw_.exp_avg_sq().data());
+  step_ = meta.step;
+  PLINTH_CHECK(step_ <= tc_.steps, Config, "checkpoint ", dir, " is at step ", step_, ", beyond train.steps (",
+               tc_.steps, ")");
+  resumed_from_ = dir;
+  auto counter = [&](const char* k) { return meta.counters.count(k) ? std::to_string(meta.counters.at(k)) : "?"; };
+  log_info(str_cat("resumed from ", dir, " at step ", step_, " (saved at tp ", counter("parallel.tp"), ", pp ",
+                   counter("parallel.pp"), ", dp ", counter("parallel.dp"), ", zero ", counter("parallel.zero"),
+                   "; now tp ", tp_.size(), ", pp ", pp_.size(), ", dp ", dp_.size(), ")"));
+}
+
+void Trainer::gather_full(const float* local, std::vector<float>& out) {
+  out.clear();
+  std::vector<float> stage(static_cast<size_t>(stage_full_layout_.size()));
+  parallel::tp_gather_full_tensors(tp_, model_.layout(), local, stage_full_layout_, stage.data());   // collective over tp
+  if (pp_.size() == 1) {
+    out = std::move(stage);
+    return;
+  }
+  // Collective over the pp group of the (tp 0, dp 0) ranks: every stage sends its tensors to
+  // stage 0, which places them by name (a tied embedding copy arrives twice, identical).
+  if (tp_.rank() != 0 || dp_.rank() != 0) return;
+  if (pp_.rank() != 0) {
+    pp_.send_async(stage.data(), static_cast<int64_t>(stage.size()), comm::DType::F32, 0, kStageGatherTag)->wait();
+    return;
+  }
+  const ParamLayout& full = full_model_.layout();
+  out.assign(static_cast<size_t>(full.size()), 0.0f);
+  auto place = [&](const ParamLayout& from, const float* data) {
+    for (const TensorSpec& s : from.specs())
+      std::copy(data + s.offset, data + s.offset + s.numel(), out.begin() + full.at(s.name).offset);
+  };
+  place(stage_full_layout_, stage.data());
+  for (int r = 1; r < pp_.size(); ++r) {
+    const ParamLayout other = model::model_param_layout(mc_, {}, pipeline_stage_spans(partition_, pp_.size(), r));
+    std::vector<float> buf(static_cast<size_t>(other.size()));
+    pp_.recv_async(buf.data(), other.size(), comm::DType::F32, r, kStageGatherTag)->wait();
+    place(other, buf.data());
+  }
+}
+
+std::vector<float> Trainer::full_params() {
+  std::vector<float> full;
+  gather_full(params_.data(), full);
+  return full;
+}
+
+void Trainer::unpack_owned(const AlignedBuffer<float>& owned, float* full) const {
+  int64_t base = 0;
+  for (const FlatRange& r : grad_sync_.owned_ranges()) {
+    std::copy(owned.data() + base, owned.data() + base + r.size(), full + r.begin);
+    base += r.size();
+  }
+}
+
+std::vector<io::ShardPiece> Trainer::shard_pieces(const float* params, const float* m, const float* v) const {
+  const bool zero = tc_.zero == parallel::ZeroStage::One && dp_.size() > 1;
+  std::vector<io::ShardPiece> out;
+  for (const TensorSpec& spec : model_.layout().specs()) {
+    if (tied_copy_.size() && pp_.rank() != 0 && spec.offset == tied_copy_.begin) continue;   // the first stage writes it
+    if (spec.split_dim < 0 && tp_.rank() != 0) continue;   // replicated over tp: tp rank 0 writes it
+    if (dp_.rank() == 0) io::shard_pieces_of_range("model", spec, params + spec.offset, 0, spec.numel(), out);
+    if (!zero) {
+      if (dp_.rank() != 0) continue;
+      io::shard_pieces_of_range("optim/exp_avg", spec, m + spec.offset, 0, spec.numel(), out);
+      io::shard_pieces_of_range("optim/exp_avg_sq", spec, v + spec.offset, 0, spec.numel(), out);
+      continue;
+    }
+    for (const FlatRange& r : grad_sync_.owned_ranges()) {
+      const int64_t lo = std::max(r.begin, spec.offset), hi = std::min(r.end, spec.offset + spec.numel());
+      if (lo >= hi) continue;
+      io::shard_pieces_of_range("optim/exp_avg", spec, m + spec.offset, lo - spec.offset, hi - spec.offset, out);
+      io::shard_pieces_of_range("optim/exp_avg_sq", spec, v + spec.offset, lo - spec.offset, hi - spec.offset, out);
+    }
+  }
+  return out;
+}
+
+std::string Trainer::save_checkpoint(int64_t step) {
+  complete_async_save(Wait::Yes);   // the next save waits for the previous one
+  const double t0 = now_s();
+  const bool leader = tp_.rank() == 0 && pp_.rank() == 0 && dp_.rank() == 0;
+  // 1. the leader prepares the temporary directory; everyone learns whether it could
+  std::string error;
+  if (leader) {
+    try {
+      io::checkpoint_prepare(tc_.ckpt_dir, step);
+    } catch (const Error& e) {
+      error = e.what();
+    }
+  }
+  int32_t failed = error.empty() ? 0 : 1;
+  broadcast_from_leader(&failed);
+  PLINTH_CHECK(!failed, Io, leader ? error : std::string("the leading rank could not prepare checkpoint step ") +
+                                                 std::to_string(step));
+  const std::string temp_dir = io::checkpoint_temp_dir(tc_.ckpt_dir, step);
+
+  // 2. this rank's shard: parameters as they are, moments unpacked from the optimizer's pieces
+  const size_t n = static_cast<size_t>(model_.layout().size());
+  if (stage_m_.size() != n) {
+    stage_m_.resize(n);
+    stage_v_.resize(n);
+  }
+  unpack_owned(adamw_.exp_avg(), stage_m_.data());
+  unpack_owned(adamw_.exp_avg_sq(), stage_v_.data());
+  const int rank = world_rank();
+  const double delay = tc_.ckpt_test_delay_s;
+  if (tc_.ckpt_async == AsyncSave::On) {
+    if (stage_params_.size() != n) stage_params_.resize(n);
+    std::copy(params_.data(), params_.data() + n, stage_params_.data());
+    auto job = std::make_unique<AsyncWrite>();
+    job->step = step;
+    job->temp_dir = temp_dir;
+    job->started_s = t0;
+    job->blocked_s = now_s() - t0;
+    AsyncWrite* w = job.get();
+    std::vector<io::ShardPiece> pieces = shard_pieces(stage_params_.data(), stage_m_.data(), stage_v_.data());
+    w->thread = std::thread([w, pieces = std::move(pieces), temp_dir, rank, delay] {
+      try {
+        if (delay > 0) std::this_thread::sleep_for(std::chrono::duration<double>(delay));
+        io::checkpoint_write_shard(temp_dir, rank, pieces);
+      } catch (const std::exception& e) {
+        w->error = e.what();
+      }
+      w->done.store(1);
+    });
+    async_ = std::move(job);
+    return "";
+  }
+  try {
+    if (delay > 0) std::this_thread::sleep_for(std::chrono::duration<double>(delay));
+    io::checkpoint_write_shard(temp_dir, rank, shard_pieces(params_.data(), stage_m_.data(), stage_v_.data()));
+  } catch (const Error& e) {
+    error = e.what();
+  }
+  return commit_checkpoint(step, temp_dir, !error.empty(), error, now_s() - t0, t0);
+}
+
+std::string Trainer::commit_checkpoint(int64_t step, const std::string& temp_dir, bool local_failed,
+                                       const std::string& local_error, double blocked_s, double t_start_s) {
+  const bool leader = tp_.rank() == 0 && pp_.rank() == 0 && dp_.rank() == 0;
+  // 3. every shard written? then the leader writes the index and commits
+  const int32_t any_failed = grid_max(local_failed ? 1 : 0);
+  if (local_failed) log_error(str_cat("writing checkpoint shard ", world_rank(), " of step ", step, " failed: ", local_error));
+  std::string dir, error;
+  if (leader) {
+    if (any_failed) {
+      std::error_code ec;
+      std::filesystem::remove_all(temp_dir, ec);
+      error = str_cat("checkpoint step ", step, ": a rank failed to write its shard (see its log)",
+                      local_failed ? ": " + local_error : std::string());
+    } else {
+      try {
+        io::CheckpointMeta meta;
+        meta.step = step;
+        meta.config_ini = config_ini_;
+        meta.model_signature = model::model_signature(mc_);
+        meta.tokenizer_kind = data_.tokenizer_kind();
+        meta.tokenizer_model = data_.tokenizer_model();
+        const auto consumed = data_.consumed_per_corpus(step * tc_.global_batch);
+        meta.counters["data.consumed_samples"] = step * tc_.global_batch;
+        for (size_t c = 0; c < consumed.size(); ++c)
+          meta.counters["data.consumed_samples." + std::to_string(c)] = consumed[c];
+        meta.counters["data.seed"] = static_cast<int64_t>(tc_.seed);
+        meta.counters["train.global_batch"] = tc_.global_batch;
+        meta.counters["parallel.tp"] = tp_.size();
+        meta.counters["parallel.pp"] = pp_.size();
+        meta.counters["parallel.dp"] = dp_.size();
+        meta.counters["parallel.zero"] = tc_.zero == parallel::ZeroStage::One ? 1 : 0;
+        meta.counters["parallel.pp_chunks"] = tc_.pp_chunks;
+        // Initialisation and the sample order are pure functions of this seed (no RNG advances
+        // during training: no dropout), so it is the whole random state of the run.
+        meta.rng_states["train.seed"] = {static_cast<uint64_t>(tc_.seed)};
+        const int n_shards = tp_.size() * pp_.size() * dp_.size();
+        dir = io::checkpoint_commit(tc_.ckpt_dir, temp_dir, meta, n_shards, tc_.ckpt_keep, resumed_from_);
+      } catch (const Error& e) {
+        error = e.what();
+      }
+    }
+  }
+  int32_t failed = error.empty() ? 0 : 1;
+  broadcast_from_leader(&failed);
+  PLINTH_CHECK(!failed, Io, leader ? error : std::string("checkpoint save failed on the leading rank"));
+  const double total = now_s() - t_start_s;
+  log_info(str_cat("saved checkpoint ", dir.empty() ? tc_.ckpt_dir : dir, " (step ", step, ") in ",
+                   format_duration(total), "; training blocked ", format_duration(blocked_s),
+                   tc_.ckpt_async == AsyncSave::On ? " (asynchronous)" : ""));
+  return dir;
+}
+
+std::string Trainer::complete_async_save(Wait wait) {
+  if (!async_) return "";
+  if (wait == Wait::Yes) async_->thread.join();
+  // every rank agrees that every shard is written (min over the grid = not max of "pending")
+  const int32_t pending = grid_max(async_->done.load() ? 0 : 1);
+  if (pending) return "";
+  if (async_->thread.joinable()) async_->thread.join();
+  std::unique_ptr<AsyncWrite> w = std::move(async_);
+  return commit_checkpoint(w->step, w->temp_dir, !w->error.empty(), w->error, w->blocked_s, w->started_s);
+}
+
+}  // namespace plinth::train
