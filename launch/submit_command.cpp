@@ -124,6 +124,8 @@ RunConfig check_run(const std::vector<std::string>& train_args, int tasks, const
   parallel::grid_validate(parallel::GridShape{.tp = tp, .pp = pp, .dp = dp}, tasks);
   model::model_config_validate_tp(rc.model, tp, rc.train.sequence_parallel);
   train::train_config_resolve_batch(rc.train, dp);
+  // the pipeline partition and schedule (more stages than layers, too few micro-batches, ...)
+  if (pp > 1) (void)train::train_pipeline_partition(rc.model.n_layer, rc.train, pp);
   plan.tp = tp;
   plan.pp = pp;
   plan.dp = dp;

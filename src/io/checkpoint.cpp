@@ -134,19 +134,20 @@ std::string checkpoint_prepare(const std::string& root, int64_t step) {
   return tmp_dir;
 }
 
-int64_t checkpoint_write_shard(const std::string& temp_dir, int rank, const std::vector<ShardPiece>& pieces) {
+ShardWritten checkpoint_write_shard(const std::string& temp_dir, int rank, const std::vector<ShardPiece>& pieces) {
   PLINTH_CHECK(is_directory(temp_dir), Io, "checkpoint temporary directory '", temp_dir, "' does not exist");
   return shard_write(temp_dir, rank, pieces);
 }
 
 std::string checkpoint_commit(const std::string& root, const std::string& temp_dir, const CheckpointMeta& meta,
-                              int n_shards, int keep_last, const std::string& protect) {
+                              int n_shards, int keep_last, const std::string& protect,
+                              const std::vector<uint64_t>& shard_checksums) {
   const std::string name = checkpoint_dir_name(meta.step);
   const std::string final_dir = join(root, name);
   PLINTH_CHECK(!path_exists(final_dir), Input, "checkpoint '", final_dir,
                "' already exists; refusing to overwrite a previous checkpoint");
   try {
-    index_write(temp_dir, meta, n_shards);
+    index_write(temp_dir, meta, n_shards, shard_checksums);
     fsync_dir(temp_dir);
     rename_path(temp_dir, final_dir);
   } catch (...) {

@@ -46,6 +46,10 @@ struct CheckpointTensors {
   const ParamLayout* layout;
   float* data;                       // read by save, filled by load
   TensorCoverage coverage = TensorCoverage::All;
+  // load only: fill only these flat ranges of data (offsets into the layout's buffer, e.g. the
+  // pieces of the Adam moments a ZeRO-1 rank owns) and read only the blocks that overlap them;
+  // null: every tensor's whole local slice
+  const std::vector<FlatRange>* ranges = nullptr;
 };
 
 // A block [start, start + count) of tensor `group/name` (global shape `shape`) that one rank
@@ -64,6 +68,11 @@ void shard_pieces_of_range(const std::string& group, const TensorSpec& spec, con
 
 std::string checkpoint_shard_file_name(int rank);   // "shard_00003.h5"
 
+struct ShardWritten {
+  int64_t bytes = 0;       // tensor data written
+  uint64_t checksum = 0;   // FNV-1a-64 of the whole shard file
+};
+
 enum class ResumeMode { Latest, ExactPath };
 enum class Validation { Structure, Full };   // Full also recomputes every checksum
 
@@ -75,16 +84,18 @@ std::string checkpoint_dir_name(int64_t step);
 //    temporary directory of that step and creates it empty; returns its path (the same as
 //    checkpoint_temp_dir on every rank);
 // 2. every writing rank r (numbered 0 .. n_shards-1): checkpoint_write_shard -- writes and
-//    fsyncs <temp>/shard_r.h5, returns its bytes of tensor data;
+//    fsyncs <temp>/shard_r.h5, returns its bytes of tensor data and the file's checksum;
 // 3. one rank, once every shard is written: checkpoint_commit -- writes index.h5, fsyncs,
 //    renames the temporary directory to step_N, replaces `latest`, and removes older step_*
 //    directories beyond the newest keep_last (keep_last <= 0 keeps all; never the one written
 //    and never `protect`, e.g. the checkpoint this run resumed from). Returns the final path.
+//    shard_checksums: the writers' checksums, one per shard (empty: computed here by reading).
 std::string checkpoint_temp_dir(const std::string& root, int64_t step);
 std::string checkpoint_prepare(const std::string& root, int64_t step);
-int64_t checkpoint_write_shard(const std::string& temp_dir, int rank, const std::vector<ShardPiece>& pieces);
+ShardWritten checkpoint_write_shard(const std::string& temp_dir, int rank, const std::vector<ShardPiece>& pieces);
 std::string checkpoint_commit(const std::string& root, const std::string& temp_dir, const CheckpointMeta& meta,
-                              int n_shards, int keep_last, const std::string& protect = "");
+                              int n_shards, int keep_last, const std::string& protect = "",
+                              const std::vector<uint64_t>& shard_checksums = {});
 
 // One process writing full tensors (tools and tests): all three phases with one shard.
 std::string checkpoint_save(const std::string& root, const CheckpointMeta& meta,

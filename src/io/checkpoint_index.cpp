@@ -76,19 +76,6 @@ void write_meta(const h5::Group& root, const CheckpointMeta& meta) {
 
 std::string index_path(const std::string& dir) { return dir + "/" + kCheckpointIndexFile; }
 
-// FNV-1a-64 of a whole file's bytes, read in blocks.
-std::string file_checksum(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  PLINTH_CHECK(f, Input, "cannot open '", path, "'");
-  Fnv1a64 h;
-  std::vector<char> buf(size_t{4} << 20);
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) h.update(buf.data(), n);
-  const bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  PLINTH_CHECK(!failed, Io, "reading '", path, "' failed");
-  return hex64(h.value());
-}
 
 h5::Group open_root(const h5::File& f) {
   h5::Group root = f.root();
@@ -138,9 +125,16 @@ class ShardCache {
 
 // Fills the box [start, start + count) of tensor group/name from the pieces the index maps into
 // it, verifying each piece read. Input errors name the tensor, file and piece.
-void read_box(const h5::Group& root, ShardCache& shards, const std::string& dir, const std::string& group,
-              const std::string& name, const std::vector<int64_t>& shape, const std::vector<int64_t>& start,
-              const std::vector<int64_t>& count, float* dst) {
+// A destination: the box [start, start + count) of a tensor, stored dense at dst.
+struct Box {
+  std::vector<int64_t> start, count;
+  float* dst;
+};
+
+// Fills every box from the pieces the index maps over it; each piece is read (and its checksum
+// verified) once, however many boxes it touches. No boxes: only the tensor's entry is checked.
+void read_boxes(const h5::Group& root, ShardCache& shards, const std::string& dir, const std::string& group,
+                const std::string& name, const std::vector<int64_t>& shape, const std::vector<Box>& boxes) {
   const std::string tensor = group + "/" + name;
   PLINTH_CHECK(root.has_group(group) && root.open_group(group).has_dataset(name), Input, "checkpoint '", dir,
                "': the index has no tensor '", tensor, "'");
@@ -155,18 +149,36 @@ void read_box(const h5::Group& root, ShardCache& shards, const std::string& dir,
   for (const auto& m : maps) covered += product(m.count);
   PLINTH_CHECK(covered == product(shape), Input, "checkpoint '", dir, "': the index maps ", covered, " of the ",
                product(shape), " elements of tensor '", tensor, "'");
-  for (const auto& m : maps) {
-    bool overlaps = true;
+  auto overlaps = [&](const h5::VirtualMapping& m, const Box& b) {
     for (size_t d = 0; d < shape.size(); ++d)
-      overlaps = overlaps && m.start[d] < start[d] + count[d] && start[d] < m.start[d] + m.count[d];
-    if (!overlaps) continue;
+      if (!(m.start[d] < b.start[d] + b.count[d] && b.start[d] < m.start[d] + m.count[d])) return false;
+    return true;
+  };
+  for (const auto& m : maps) {
+    if (std::none_of(boxes.begin(), boxes.end(), [&](const Box& b) { return overlaps(m, b); })) continue;
     const h5::File& f = shards.open(m.file, tensor);
     const std::vector<float> piece = shard_read_piece(f, m.dataset, tensor);
     PLINTH_CHECK(static_cast<int64_t>(piece.size()) == product(m.count), Input, "shard file '", f.path(),
                  "': piece ", m.dataset, " of tensor '", tensor, "' has ", piece.size(), " elements, the index maps ",
                  product(m.count));
-    copy_block_intersection(m.start, m.count, piece.data(), start, count, dst);
+    for (const Box& b : boxes)
+      if (overlaps(m, b)) copy_block_intersection(m.start, m.count, piece.data(), b.start, b.count, b.dst);
   }
+}
+
+// The boxes of one tensor that a set asks for: its whole local slice, or (set.ranges) only the
+// parts of the slice inside those flat ranges of the buffer, as rectangles of the tensor.
+std::vector<Box> boxes_of(const CheckpointTensors& s, const TensorSpec& spec) {
+  float* slice = s.data + spec.offset;
+  if (!s.ranges) return {Box{spec.local_start, spec.local_shape, slice}};
+  std::vector<ShardPiece> rects;
+  for (const FlatRange& r : *s.ranges) {
+    const int64_t lo = std::max(r.begin, spec.offset), hi = std::min(r.end, spec.offset + spec.numel());
+    if (lo < hi) shard_pieces_of_range(s.group, spec, slice, lo - spec.offset, hi - spec.offset, rects);
+  }
+  std::vector<Box> out;
+  for (const ShardPiece& p : rects) out.push_back(Box{p.start, p.count, slice + (p.data - slice)});
+  return out;
 }
 
 // Relative paths of every dataset below `g`, recursing into subgroups.
@@ -179,7 +191,10 @@ void collect_datasets(const h5::Group& g, const std::string& prefix, std::vector
 
 }  // namespace
 
-void index_write(const std::string& dir, const CheckpointMeta& meta, int n_shards) {
+void index_write(const std::string& dir, const CheckpointMeta& meta, int n_shards,
+                 const std::vector<uint64_t>& shard_checksums) {
+  PLINTH_CHECK(shard_checksums.empty() || static_cast<int>(shard_checksums.size()) == n_shards, Internal,
+               "checkpoint: ", shard_checksums.size(), " shard checksums for ", n_shards, " shard files");
   // every piece of every shard, grouped by tensor
   std::map<std::pair<std::string, std::string>, std::vector<h5::VirtualMapping>> tensors;
   std::map<std::pair<std::string, std::string>, std::vector<int64_t>> shapes;
@@ -218,7 +233,8 @@ void index_write(const std::string& dir, const CheckpointMeta& meta, int n_shard
     shards.set_attr("count", static_cast<int64_t>(n_shards));
     for (int r = 0; r < n_shards; ++r) {
       const std::string name = checkpoint_shard_file_name(r);
-      shards.set_attr(name, file_checksum(dir + "/" + name));
+      shards.set_attr(name, hex64(shard_checksums.empty() ? file_checksum(dir + "/" + name)
+                                                          : shard_checksums[static_cast<size_t>(r)]));
     }
   }
   f.close();
@@ -242,7 +258,7 @@ void index_validate(const std::string& dir, int64_t expected_step, Validation va
     PLINTH_CHECK(is_regular_file(path), Input, "checkpoint '", dir, "': shard file '", name, "' is missing");
     if (validation != Validation::Full) continue;
     const std::string stored = shards.attr_string(name);
-    if (file_checksum(path) == stored) continue;
+    if (hex64(file_checksum(path)) == stored) continue;
     // find the damaged tensor, to name it; if every piece reads back intact, the damage is in
     // the file's own metadata
     h5::File sf = h5::File::open(path, h5::FileMode::ReadOnly);
@@ -304,8 +320,7 @@ void index_load(const std::string& dir, const std::vector<CheckpointTensors>& se
                  s.group, "' has no layout or data");
     PLINTH_CHECK(root.has_group(s.group), Input, "checkpoint '", dir, "' has no tensor group '/", s.group, "'");
     for (const TensorSpec& spec : s.layout->specs())
-      read_box(root, shards, dir, s.group, spec.name, spec.global_shape, spec.local_start, spec.local_shape,
-               s.data + spec.offset);
+      read_boxes(root, shards, dir, s.group, spec.name, spec.global_shape, boxes_of(s, spec));
     if (s.coverage == TensorCoverage::Subset) continue;
     std::vector<std::string> stored;
     collect_datasets(root.open_group(s.group), "", stored);
@@ -334,7 +349,7 @@ std::vector<float> index_read_tensor(const std::string& dir, const std::string& 
   const std::vector<int64_t> dims = root.open_group(group).open_dataset(name).dims();
   std::vector<float> out(static_cast<size_t>(product(dims)));
   ShardCache shards(dir);
-  read_box(root, shards, dir, group, name, dims, std::vector<int64_t>(dims.size(), 0), dims, out.data());
+  read_boxes(root, shards, dir, group, name, dims, {Box{std::vector<int64_t>(dims.size(), 0), dims, out.data()}});
   if (shape) *shape = dims;
   return out;
 }

@@ -50,7 +50,7 @@ std::string checkpoint_shard_file_name(int rank) {
   return buf;
 }
 
-int64_t shard_write(const std::string& dir, int rank, const std::vector<ShardPiece>& pieces) {
+ShardWritten shard_write(const std::string& dir, int rank, const std::vector<ShardPiece>& pieces) {
   const std::string path = dir + "/" + checkpoint_shard_file_name(rank);
   int64_t bytes = 0;
   h5::File f = h5::File::create(path);
@@ -76,7 +76,20 @@ int64_t shard_write(const std::string& dir, int rank, const std::vector<ShardPie
   }
   f.close();
   fsync_file(path);
-  return bytes;
+  return {bytes, file_checksum(path)};
+}
+
+uint64_t file_checksum(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  PLINTH_CHECK(f, Input, "cannot open '", path, "'");
+  Fnv1a64 h;
+  std::vector<char> buf(size_t{4} << 20);
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) h.update(buf.data(), n);
+  const bool failed = std::ferror(f) != 0;
+  std::fclose(f);
+  PLINTH_CHECK(!failed, Io, "reading '", path, "' failed");
+  return h.value();
 }
 
 void shard_pieces_of_range(const std::string& group, const TensorSpec& spec, const float* slice, int64_t begin,

@@ -20,8 +20,12 @@
 
 namespace plinth::io {
 
-// Writes <dir>/shard_RRRRR.h5 (truncating) and fsyncs it. Returns the bytes of tensor data.
-int64_t shard_write(const std::string& dir, int rank, const std::vector<ShardPiece>& pieces);
+// Writes <dir>/shard_RRRRR.h5 (truncating), fsyncs it, and checksums the whole file (read back
+// by the writing thread, so that the committing rank need not read every shard).
+ShardWritten shard_write(const std::string& dir, int rank, const std::vector<ShardPiece>& pieces);
+
+// FNV-1a-64 of a whole file's bytes (the /shards checksums of the index).
+uint64_t file_checksum(const std::string& path);
 
 // What a shard file holds, as read back (for the index and for verification).
 struct StoredPiece {

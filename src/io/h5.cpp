@@ -10,6 +10,16 @@
 #include <mutex>
 
 namespace plinth::io::h5 {
+
+// Debian's HDF5 is built without --enable-threadsafe, and an asynchronous checkpoint writes a
+// shard on a background thread while the training thread reads the corpus: every function here
+// that reaches the HDF5 library holds this one lock (recursive: they call each other), which is
+// what the thread-safe build does inside the library.
+std::recursive_mutex& internal::api_mutex() {
+  static std::recursive_mutex m;
+  return m;
+}
+
 namespace {
 
 herr_t collect_error(unsigned n, const H5E_error2_t* err, void* data) {
@@ -26,6 +36,7 @@ herr_t collect_error(unsigned n, const H5E_error2_t* err, void* data) {
 // Throws `kind` naming `what` when `status` (an id or herr_t) is negative.
 template <typename T>
 T check(T status, ErrorKind kind, const std::string& what) {
+  const internal::ApiLock api_lock(internal::api_mutex());
   if (status < 0) {
     std::string stack = take_error_stack();
     throw Error(kind, stack.empty() ? what : what + " (HDF5: " + stack + ")", __FILE__, __LINE__);
@@ -34,10 +45,12 @@ T check(T status, ErrorKind kind, const std::string& what) {
 }
 
 Handle make(hid_t id, Handle::Closer closer, ErrorKind kind, const std::string& what) {
+  const internal::ApiLock api_lock(internal::api_mutex());
   return Handle(check(id, kind, what), closer);
 }
 
 hid_t file_type(Dtype t) {
+  const internal::ApiLock api_lock(internal::api_mutex());
   switch (t) {
     case Dtype::U8: return H5T_STD_U8LE;
     case Dtype::U16: return H5T_STD_U16LE;
@@ -54,6 +67,7 @@ hid_t file_type(Dtype t) {
 
 // Variable-length UTF-8 C string type (what h5py reads back as str).
 Handle vlen_string_type() {
+  const internal::ApiLock api_lock(internal::api_mutex());
   Handle t = make(H5Tcopy(H5T_C_S1), H5Tclose, ErrorKind::Internal, "H5Tcopy");
   check(H5Tset_size(t.id(), H5T_VARIABLE), ErrorKind::Internal, "H5Tset_size");
   check(H5Tset_cset(t.id(), H5T_CSET_UTF8), ErrorKind::Internal, "H5Tset_cset");
@@ -61,6 +75,7 @@ Handle vlen_string_type() {
 }
 
 Dtype classify(hid_t type) {
+  const internal::ApiLock api_lock(internal::api_mutex());
   H5T_class_t cls = H5Tget_class(type);
   size_t size = H5Tget_size(type);
   if (cls == H5T_STRING) return Dtype::String;
@@ -80,6 +95,7 @@ Dtype classify(hid_t type) {
 }
 
 std::string describe_type(hid_t type) {
+  const internal::ApiLock api_lock(internal::api_mutex());
   Dtype d = classify(type);
   if (d != Dtype::Other) return dtype_name(d);
   size_t bits = H5Tget_size(type) * 8;
@@ -101,6 +117,7 @@ std::vector<hsize_t> to_hsize(const std::vector<int64_t>& v) { return {v.begin()
 
 // Reads a scalar string (variable or fixed length) from an attribute or dataset.
 std::string read_string_value(hid_t obj, bool is_attr, const std::string& what) {
+  const internal::ApiLock api_lock(internal::api_mutex());
   Handle type = make(is_attr ? H5Aget_type(obj) : H5Dget_type(obj), H5Tclose, ErrorKind::Input, what);
   PLINTH_CHECK(H5Tget_class(type.id()) == H5T_STRING, Input, what, ": expected a string, found ",
                describe_type(type.id()));
@@ -130,6 +147,7 @@ std::string read_string_value(hid_t obj, bool is_attr, const std::string& what) 
 }  // namespace
 
 void init() {
+  const internal::ApiLock api_lock(internal::api_mutex());
   static std::once_flag once;
   std::call_once(once, [] {
     H5open();
@@ -138,6 +156,7 @@ void init() {
 }
 
 std::string take_error_stack() {
+  const internal::ApiLock api_lock(internal::api_mutex());
   std::string out;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect_error, &out);
   H5Eclear2(H5E_DEFAULT);
@@ -145,6 +164,7 @@ std::string take_error_stack() {
 }
 
 Handle& Handle::operator=(Handle&& o) noexcept {
+  const internal::ApiLock api_lock(internal::api_mutex());
   if (this != &o) {
     reset();
     id_ = o.id_;
@@ -155,6 +175,7 @@ Handle& Handle::operator=(Handle&& o) noexcept {
 }
 
 void Handle::reset() {
+  const internal::ApiLock api_lock(internal::api_mutex());
   if (id_ >= 0 && closer_) {
     if (closer_(id_) < 0) take_error_stack();   // destructors must not throw
   }
@@ -178,6 +199,7 @@ const char* dtype_name(Dtype t) {
 }
 
 hid_t native_type(Dtype t) {
+  const internal::ApiLock api_lock(internal::api_mutex());
   switch (t) {
     case Dtype::U8: return H5T_NATIVE_UINT8;
     case Dtype::U16: return H5T_NATIVE_UINT16;
@@ -201,11 +223,13 @@ std::string Object::child_path(const std::string& name) const {
 }
 
 bool Object::has_attr(const std::string& name) const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   return check(H5Aexists(id(), name.c_str()), ErrorKind::Input, where() + ": H5Aexists") > 0;
 }
 
 namespace {
 void write_attr(const Object& o, const std::string& name, hid_t ftype, hid_t mtype, const void* v) {
+  const internal::ApiLock api_lock(internal::api_mutex());
   std::string what = str_cat(o.where(), ": cannot write attribute '", name, "'");
   if (o.has_attr(name)) check(H5Adelete(o.id(), name.c_str()), ErrorKind::Io, what);
   Handle space = make(H5Screate(H5S_SCALAR), H5Sclose, ErrorKind::Io, what);
@@ -215,6 +239,7 @@ void write_attr(const Object& o, const std::string& name, hid_t ftype, hid_t mty
 }
 
 Handle open_attr(const Object& o, const std::string& name) {
+  const internal::ApiLock api_lock(internal::api_mutex());
   PLINTH_CHECK(o.has_attr(name), Input, o.where(), ": missing attribute '", name, "'");
   return make(H5Aopen(o.id(), name.c_str(), H5P_DEFAULT), H5Aclose, ErrorKind::Input,
               str_cat(o.where(), ": cannot open attribute '", name, "'"));
@@ -222,6 +247,7 @@ Handle open_attr(const Object& o, const std::string& name) {
 
 // Opens a numeric scalar attribute and checks its class.
 Handle open_numeric_attr(const Object& o, const std::string& name, bool allow_float) {
+  const internal::ApiLock api_lock(internal::api_mutex());
   Handle attr = open_attr(o, name);
   Handle type = make(H5Aget_type(attr.id()), H5Tclose, ErrorKind::Input, o.where());
   H5T_class_t cls = H5Tget_class(type.id());
@@ -241,6 +267,7 @@ herr_t collect_attr_name(hid_t, const char* name, const H5A_info_t*, void* data)
 }  // namespace
 
 void Object::set_attr(const std::string& name, const std::string& value) const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   PLINTH_CHECK(value.find('\0') == std::string::npos, Internal, where(), ": attribute '", name,
                "' contains a NUL byte");
   Handle type = vlen_string_type();
@@ -249,18 +276,22 @@ void Object::set_attr(const std::string& name, const std::string& value) const {
 }
 
 void Object::set_attr(const std::string& name, int64_t value) const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   write_attr(*this, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value);
 }
 
 void Object::set_attr(const std::string& name, uint64_t value) const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   write_attr(*this, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, &value);
 }
 
 void Object::set_attr(const std::string& name, double value) const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   write_attr(*this, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
 }
 
 std::vector<std::string> Object::attr_names() const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   std::vector<std::string> names;
   check(H5Aiterate2(id(), H5_INDEX_NAME, H5_ITER_INC, nullptr, collect_attr_name, &names),
         ErrorKind::Input, where() + ": cannot list attributes");
@@ -268,11 +299,13 @@ std::vector<std::string> Object::attr_names() const {
 }
 
 std::string Object::attr_string(const std::string& name) const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   Handle attr = open_attr(*this, name);
   return read_string_value(attr.id(), true, str_cat(where(), ": attribute '", name, "'"));
 }
 
 int64_t Object::attr_int(const std::string& name) const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   Handle attr = open_numeric_attr(*this, name, false);
   Handle type = make(H5Aget_type(attr.id()), H5Tclose, ErrorKind::Input, where());
   if (H5Tget_sign(type.id()) == H5T_SGN_NONE && H5Tget_size(type.id()) == 8) {
@@ -289,6 +322,7 @@ int64_t Object::attr_int(const std::string& name) const {
 }
 
 uint64_t Object::attr_uint(const std::string& name) const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   Handle attr = open_numeric_attr(*this, name, false);
   Handle type = make(H5Aget_type(attr.id()), H5Tclose, ErrorKind::Input, where());
   if (H5Tget_sign(type.id()) == H5T_SGN_2) {
@@ -303,6 +337,7 @@ uint64_t Object::attr_uint(const std::string& name) const {
 }
 
 double Object::attr_double(const std::string& name) const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   Handle attr = open_numeric_attr(*this, name, true);
   double v = 0;
   check(H5Aread(attr.id(), H5T_NATIVE_DOUBLE, &v), ErrorKind::Input,
@@ -313,6 +348,7 @@ double Object::attr_double(const std::string& name) const {
 // ---- Dataset ----------------------------------------------------------------------------
 
 std::vector<int64_t> Dataset::dims() const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   Handle space = make(H5Dget_space(id()), H5Sclose, ErrorKind::Input, where());
   int rank = check(H5Sget_simple_extent_ndims(space.id()), ErrorKind::Input, where());
   std::vector<hsize_t> d(static_cast<size_t>(rank));
@@ -321,17 +357,20 @@ std::vector<int64_t> Dataset::dims() const {
 }
 
 int64_t Dataset::numel() const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   int64_t n = 1;
   for (int64_t d : dims()) n *= d;
   return n;
 }
 
 Dtype Dataset::dtype() const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   Handle type = make(H5Dget_type(id()), H5Tclose, ErrorKind::Input, where());
   return classify(type.id());
 }
 
 std::string Dataset::dtype_description() const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   Handle type = make(H5Dget_type(id()), H5Tclose, ErrorKind::Input, where());
   return describe_type(type.id());
 }
@@ -345,6 +384,7 @@ struct Selection {
 
 Selection select(const Dataset& ds, const std::vector<int64_t>& start,
                  const std::vector<int64_t>& count, ErrorKind kind) {
+  const internal::ApiLock api_lock(internal::api_mutex());
   Selection s;
   s.file = make(H5Dget_space(ds.id()), H5Sclose, kind, ds.where());
   int rank = H5Sget_simple_extent_ndims(s.file.id());
@@ -372,6 +412,7 @@ Selection select(const Dataset& ds, const std::vector<int64_t>& start,
 
 void Dataset::read(Dtype mem, const std::vector<int64_t>& start, const std::vector<int64_t>& count,
                    void* out) const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   Selection s = select(*this, start, count, ErrorKind::Input);
   if (s.empty) return;
   check(H5Dread(id(), native_type(mem), s.mem.id(), s.file.id(), H5P_DEFAULT, out), ErrorKind::Input,
@@ -380,6 +421,7 @@ void Dataset::read(Dtype mem, const std::vector<int64_t>& start, const std::vect
 
 void Dataset::write(Dtype mem, const std::vector<int64_t>& start, const std::vector<int64_t>& count,
                     const void* data) const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   Selection s = select(*this, start, count, ErrorKind::Io);
   if (s.empty) return;
   check(H5Dwrite(id(), native_type(mem), s.mem.id(), s.file.id(), H5P_DEFAULT, data), ErrorKind::Io,
@@ -387,25 +429,32 @@ void Dataset::write(Dtype mem, const std::vector<int64_t>& start, const std::vec
 }
 
 void Dataset::read_all(Dtype mem, void* out) const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   auto d = dims();
   read(mem, std::vector<int64_t>(d.size(), 0), d, out);
 }
 
 void Dataset::write_all(Dtype mem, const void* data) const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   auto d = dims();
   write(mem, std::vector<int64_t>(d.size(), 0), d, data);
 }
 
 void Dataset::extend(const std::vector<int64_t>& new_dims) const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   auto d = to_hsize(new_dims);
   check(H5Dset_extent(id(), d.data()), ErrorKind::Io, where() + ": cannot extend dataset");
 }
 
-std::string Dataset::read_string() const { return read_string_value(id(), false, where()); }
+std::string Dataset::read_string() const {
+  const internal::ApiLock api_lock(internal::api_mutex());
+  return read_string_value(id(), false, where());
+}
 
 // ---- Group ------------------------------------------------------------------------------
 
 bool Group::has(const std::string& name) const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   // H5Lexists fails (instead of returning 0) when an intermediate group is missing.
   size_t pos = 0;
   while (true) {
@@ -419,6 +468,7 @@ bool Group::has(const std::string& name) const {
 
 namespace {
 H5I_type_t object_type(const Group& g, const std::string& name) {
+  const internal::ApiLock api_lock(internal::api_mutex());
   if (!g.has(name)) return H5I_BADID;
   Handle obj = make(H5Oopen(g.id(), name.c_str(), H5P_DEFAULT), H5Oclose, ErrorKind::Input,
                     str_cat(g.where(), ": cannot open '", name, "'"));
@@ -426,10 +476,17 @@ H5I_type_t object_type(const Group& g, const std::string& name) {
 }
 }  // namespace
 
-bool Group::has_group(const std::string& name) const { return object_type(*this, name) == H5I_GROUP; }
-bool Group::has_dataset(const std::string& name) const { return object_type(*this, name) == H5I_DATASET; }
+bool Group::has_group(const std::string& name) const {
+  const internal::ApiLock api_lock(internal::api_mutex());
+  return object_type(*this, name) == H5I_GROUP;
+}
+bool Group::has_dataset(const std::string& name) const {
+  const internal::ApiLock api_lock(internal::api_mutex());
+  return object_type(*this, name) == H5I_DATASET;
+}
 
 std::vector<std::string> Group::children() const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   H5G_info_t info;
   check(H5Gget_info(id(), &info), ErrorKind::Input, where() + ": cannot list group");
   std::vector<std::string> names;
@@ -446,6 +503,7 @@ std::vector<std::string> Group::children() const {
 }
 
 Group Group::create_group(const std::string& name) const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   std::string what = str_cat(where(), ": cannot create group '", name, "'");
   Handle lcpl = make(H5Pcreate(H5P_LINK_CREATE), H5Pclose, ErrorKind::Io, what);
   check(H5Pset_create_intermediate_group(lcpl.id(), 1), ErrorKind::Io, what);
@@ -455,6 +513,7 @@ Group Group::create_group(const std::string& name) const {
 }
 
 Group Group::open_group(const std::string& name) const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   PLINTH_CHECK(has_group(name), Input, "file '", file_, "': missing group '", child_path(name), "'");
   Handle g = make(H5Gopen2(id(), name.c_str(), H5P_DEFAULT), H5Gclose, ErrorKind::Input,
                   str_cat(where(), ": cannot open group '", name, "'"));
@@ -462,6 +521,7 @@ Group Group::open_group(const std::string& name) const {
 }
 
 Dataset Group::open_dataset(const std::string& name) const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   PLINTH_CHECK(has_dataset(name), Input, "file '", file_, "': missing dataset '", child_path(name), "'");
   Handle d = make(H5Dopen2(id(), name.c_str(), H5P_DEFAULT), H5Dclose, ErrorKind::Input,
                   str_cat(where(), ": cannot open dataset '", name, "'"));
@@ -470,6 +530,7 @@ Dataset Group::open_dataset(const std::string& name) const {
 
 Dataset Group::create_dataset(const std::string& name, Dtype type, const std::vector<int64_t>& dims,
                               Layout layout, int64_t chunk) const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   std::string what = str_cat(where(), ": cannot create dataset '", name, "'");
   int rank = static_cast<int>(dims.size());
   auto d = to_hsize(dims);
@@ -499,6 +560,7 @@ Dataset Group::create_dataset(const std::string& name, Dtype type, const std::ve
 }
 
 Dataset Group::create_string_dataset(const std::string& name, const std::string& value) const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   std::string what = str_cat(where(), ": cannot create string dataset '", name, "'");
   PLINTH_CHECK(value.find('\0') == std::string::npos, Internal, what, ": value contains a NUL byte");
   Handle type = vlen_string_type();
@@ -514,6 +576,7 @@ Dataset Group::create_string_dataset(const std::string& name, const std::string&
 // ---- File -------------------------------------------------------------------------------
 
 File File::create(const std::string& path) {
+  const internal::ApiLock api_lock(internal::api_mutex());
   init();
   std::string what = str_cat("cannot create HDF5 file '", path, "'");
   Handle fapl = make(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, ErrorKind::Io, what);
@@ -527,6 +590,7 @@ File File::create(const std::string& path) {
 }
 
 File File::open(const std::string& path, FileMode mode) {
+  const internal::ApiLock api_lock(internal::api_mutex());
   init();
   struct stat st;
   PLINTH_CHECK(::stat(path.c_str(), &st) == 0, Input, "file not found: '", path, "'");
@@ -540,22 +604,26 @@ File File::open(const std::string& path, FileMode mode) {
 }
 
 Group File::root() const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   Handle g = make(H5Gopen2(handle_.id(), "/", H5P_DEFAULT), H5Gclose, ErrorKind::Input,
                   str_cat("file '", path_, "': cannot open root group"));
   return Group(std::move(g), path_, "/");
 }
 
 void File::flush() const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   check(H5Fflush(handle_.id(), H5F_SCOPE_GLOBAL), ErrorKind::Io, str_cat("cannot flush '", path_, "'"));
 }
 
 void File::close() {
+  const internal::ApiLock api_lock(internal::api_mutex());
   if (!handle_.valid()) return;
   herr_t status = H5Fclose(handle_.release());
   check(status, ErrorKind::Io, str_cat("cannot close HDF5 file '", path_, "'"));
 }
 
 bool is_hdf5(const std::string& path) {
+  const internal::ApiLock api_lock(internal::api_mutex());
   init();
   struct stat st;
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
@@ -566,11 +634,18 @@ bool is_hdf5(const std::string& path) {
 
 namespace internal {
 
-herr_t check_status(herr_t status, ErrorKind kind, const std::string& what) { return check(status, kind, what); }
+herr_t check_status(herr_t status, ErrorKind kind, const std::string& what) {
+  const internal::ApiLock api_lock(internal::api_mutex());
+  return check(status, kind, what);
+}
 Handle make_handle(hid_t id, Handle::Closer closer, ErrorKind kind, const std::string& what) {
+  const internal::ApiLock api_lock(internal::api_mutex());
   return make(id, closer, kind, what);
 }
-hid_t file_type_of(Dtype t) { return file_type(t); }
+hid_t file_type_of(Dtype t) {
+  const internal::ApiLock api_lock(internal::api_mutex());
+  return file_type(t);
+}
 
 }  // namespace internal
 

@@ -2,12 +2,17 @@
 #pragma once
 #include <hdf5.h>
 
+#include <mutex>
 #include <string>
 
 #include "core/error.h"
 #include "io/h5.h"
 
 namespace plinth::io::h5::internal {
+
+// Serialises every call into the HDF5 library (not built thread-safe; see h5.cpp).
+std::recursive_mutex& api_mutex();
+using ApiLock = std::lock_guard<std::recursive_mutex>;
 
 // Throws `kind` naming `what` (and HDF5's error stack) when `status` is negative.
 herr_t check_status(herr_t status, ErrorKind kind, const std::string& what);

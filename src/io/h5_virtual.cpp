@@ -14,6 +14,7 @@ using internal::make_handle;
 
 Dataset Group::create_virtual_dataset(const std::string& name, Dtype type, const std::vector<int64_t>& dims,
                                       const std::vector<VirtualMapping>& mappings) const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   const std::string what = str_cat(where(), ": cannot create virtual dataset '", name, "'");
   const int rank = static_cast<int>(dims.size());
   PLINTH_CHECK(rank > 0, Internal, what, ": a virtual dataset needs at least one dimension");
@@ -47,11 +48,13 @@ Dataset Group::create_virtual_dataset(const std::string& name, Dtype type, const
 }
 
 bool Dataset::is_virtual() const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   Handle dcpl = make_handle(H5Dget_create_plist(id()), H5Pclose, ErrorKind::Input, where());
   return H5Pget_layout(dcpl.id()) == H5D_VIRTUAL;
 }
 
 std::vector<VirtualMapping> Dataset::virtual_mappings() const {
+  const internal::ApiLock api_lock(internal::api_mutex());
   const std::string what = str_cat(where(), ": cannot read its virtual mappings");
   Handle dcpl = make_handle(H5Dget_create_plist(id()), H5Pclose, ErrorKind::Input, what);
   PLINTH_CHECK(H5Pget_layout(dcpl.id()) == H5D_VIRTUAL, Input, where(), " is not a virtual dataset");

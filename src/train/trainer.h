@@ -76,11 +76,14 @@ class Trainer {
   // (wait = Yes: waits for it). Returns the committed path or "".
   enum class Wait { No, Yes };
   std::string complete_async_save(Wait wait);
+  // Blocked time reported = blocked_s (this rank's time in the save so far) + the commit itself.
   std::string commit_checkpoint(int64_t step, const std::string& temp_dir, bool local_failed,
-                                const std::string& local_error, double blocked_s, double t_start_s);
+                                const std::string& local_error, uint64_t shard_checksum, double blocked_s,
+                                double t_start_s);
   std::vector<io::ShardPiece> shard_pieces(const float* params, const float* m, const float* v) const;
   void unpack_owned(const AlignedBuffer<float>& owned, float* full) const;
   int32_t grid_max(int32_t value);                 // max over the whole grid (tp, pp, dp)
+  void grid_sum(std::vector<int64_t>& values);     // element-wise sum over the whole grid
   void broadcast_from_leader(int32_t* value);      // from (tp, pp, dp) = (0, 0, 0) to every rank
   void broadcast_from_leader(std::string* value);
   int world_rank() const;
@@ -114,6 +117,7 @@ class Trainer {
     std::thread thread;
     std::atomic<int> done{0};
     std::string error;                // set by the thread before done
+    uint64_t checksum = 0;            // of the shard file, set by the thread before done
     double blocked_s = 0, started_s = 0;
   };
   std::unique_ptr<AsyncWrite> async_;

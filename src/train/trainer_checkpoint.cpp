@@ -9,6 +9,9 @@
 //                       copy of a tied embedding not at all (the first stage writes it);
 //   optimizer moments   without ZeRO-1 as the parameters; with ZeRO-1 every data-parallel rank
 //                       writes the flat pieces it owns (cut into rectangles of the tensors).
+#include <algorithm>
+#include <bit>
+#include <cstdio>
 #include <chrono>
 #include <filesystem>
 
@@ -22,6 +25,13 @@ namespace plinth::train {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+// "0.042s", "12.345s": save and load times are often well under the progress log's 0.1 s
+std::string seconds_ms(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3fs", s);
+  return buf;
+}
+
 double now_s() { return std::chrono::duration<double>(Clock::now().time_since_epoch()).count(); }
 
 constexpr int kStageGatherTag = 32001;
@@ -43,6 +53,13 @@ int32_t Trainer::grid_max(int32_t value) {
   if (pp_.size() > 1) pp_.all_reduce(&value, 1, comm::DType::I32, comm::ReduceOp::Max);
   if (dp_.size() > 1) dp_.all_reduce(&value, 1, comm::DType::I32, comm::ReduceOp::Max);
   return value;
+}
+
+void Trainer::grid_sum(std::vector<int64_t>& values) {
+  const int64_t n = static_cast<int64_t>(values.size());
+  if (tp_.size() > 1) tp_.all_reduce(values.data(), n, comm::DType::I64, comm::ReduceOp::Sum);
+  if (pp_.size() > 1) pp_.all_reduce(values.data(), n, comm::DType::I64, comm::ReduceOp::Sum);
+  if (dp_.size() > 1) dp_.all_reduce(values.data(), n, comm::DType::I64, comm::ReduceOp::Sum);
 }
 
 // Safe order: the leader's pp group (tp 0, dp 0) first, then every dp group of tp rank 0, then
@@ -95,11 +112,16 @@ void Trainer::resume() {
   const ParamLayout& layout = model_.layout();
   const auto coverage = pp_.size() > 1 ? io::TensorCoverage::Subset : io::TensorCoverage::All;
   AlignedBuffer<float> m(static_cast<size_t>(layout.size())), v(static_cast<size_t>(layout.size()));
+  const double t_load = now_s();
+  const bool zero = tc_.zero == parallel::ZeroStage::One && dp_.size() > 1;
+  const std::vector<FlatRange>* owned = zero ? &grad_sync_.owned_ranges() : nullptr;   // ZeRO-1: own moments only
   io::checkpoint_load(dir, {{"model", &layout, params_.data(), coverage},
-                            {"optim/exp_avg", &layout, m.data(), coverage},
-                            {"optim/exp_avg_sq", &layout, v.data(), coverage}});
+                            {"optim/exp_avg", &layout, m.data(), coverage, owned},
+                            {"optim/exp_avg_sq", &layout, v.data(), coverage, owned}});
   grad_sync_.scatter_owned(m.data(), adamw_.exp_avg().data());
   grad_sync_.scatter_owned(v.data(), adamw_.exp_avg_sq().data());
+  // the slowest rank's read time (milliseconds, max over the grid: a collective on every rank)
+  const int32_t load_ms = grid_max(static_cast<int32_t>(std::min(2.0e9, (now_s() - t_load) * 1e3)));
   step_ = meta.step;
   PLINTH_CHECK(step_ <= tc_.steps, Config, "checkpoint ", dir, " is at step ", step_, ", beyond train.steps (",
                tc_.steps, ")");
@@ -107,7 +129,8 @@ void Trainer::resume() {
   auto counter = [&](const char* k) { return meta.counters.count(k) ? std::to_string(meta.counters.at(k)) : "?"; };
   log_info(str_cat("resumed from ", dir, " at step ", step_, " (saved at tp ", counter("parallel.tp"), ", pp ",
                    counter("parallel.pp"), ", dp ", counter("parallel.dp"), ", zero ", counter("parallel.zero"),
-                   "; now tp ", tp_.size(), ", pp ", pp_.size(), ", dp ", dp_.size(), ")"));
+                   "; now tp ", tp_.size(), ", pp ", pp_.size(), ", dp ", dp_.size(), "); loaded in ",
+                   seconds_ms(load_ms * 1e-3), " (slowest rank)"));
 }
 
 void Trainer::gather_full(const float* local, std::vector<float>& out) {
@@ -219,7 +242,7 @@ std::string Trainer::save_checkpoint(int64_t step) {
     w->thread = std::thread([w, pieces = std::move(pieces), temp_dir, rank, delay] {
       try {
         if (delay > 0) std::this_thread::sleep_for(std::chrono::duration<double>(delay));
-        io::checkpoint_write_shard(temp_dir, rank, pieces);
+        w->checksum = io::checkpoint_write_shard(temp_dir, rank, pieces).checksum;
       } catch (const std::exception& e) {
         w->error = e.what();
       }
@@ -228,20 +251,30 @@ std::string Trainer::save_checkpoint(int64_t step) {
     async_ = std::move(job);
     return "";
   }
+  uint64_t checksum = 0;
   try {
     if (delay > 0) std::this_thread::sleep_for(std::chrono::duration<double>(delay));
-    io::checkpoint_write_shard(temp_dir, rank, shard_pieces(params_.data(), stage_m_.data(), stage_v_.data()));
+    checksum = io::checkpoint_write_shard(temp_dir, rank, shard_pieces(params_.data(), stage_m_.data(),
+                                                                        stage_v_.data())).checksum;
   } catch (const Error& e) {
     error = e.what();
   }
-  return commit_checkpoint(step, temp_dir, !error.empty(), error, now_s() - t0, t0);
+  return commit_checkpoint(step, temp_dir, !error.empty(), error, checksum, now_s() - t0, t0);
 }
 
 std::string Trainer::commit_checkpoint(int64_t step, const std::string& temp_dir, bool local_failed,
-                                       const std::string& local_error, double blocked_s, double t_start_s) {
+                                       const std::string& local_error, uint64_t shard_checksum,
+                                       double blocked_s, double t_start_s) {
+  const double t_commit = now_s();
   const bool leader = tp_.rank() == 0 && pp_.rank() == 0 && dp_.rank() == 0;
   // 3. every shard written? then the leader writes the index and commits
   const int32_t any_failed = grid_max(local_failed ? 1 : 0);
+  // every shard file's checksum, as its writer computed it: slot r holds rank r's (the others
+  // add zeros), so the leader does not read every shard back
+  const int n_shards = tp_.size() * pp_.size() * dp_.size();
+  std::vector<int64_t> sums(static_cast<size_t>(n_shards), 0);
+  sums[static_cast<size_t>(world_rank())] = std::bit_cast<int64_t>(shard_checksum);
+  grid_sum(sums);
   if (local_failed) log_error(str_cat("writing checkpoint shard ", world_rank(), " of step ", step, " failed: ", local_error));
   std::string dir, error;
   if (leader) {
@@ -272,8 +305,9 @@ std::string Trainer::commit_checkpoint(int64_t step, const std::string& temp_dir
         // Initialisation and the sample order are pure functions of this seed (no RNG advances
         // during training: no dropout), so it is the whole random state of the run.
         meta.rng_states["train.seed"] = {static_cast<uint64_t>(tc_.seed)};
-        const int n_shards = tp_.size() * pp_.size() * dp_.size();
-        dir = io::checkpoint_commit(tc_.ckpt_dir, temp_dir, meta, n_shards, tc_.ckpt_keep, resumed_from_);
+        std::vector<uint64_t> checksums(sums.size());
+        for (size_t r = 0; r < sums.size(); ++r) checksums[r] = std::bit_cast<uint64_t>(sums[r]);
+        dir = io::checkpoint_commit(tc_.ckpt_dir, temp_dir, meta, n_shards, tc_.ckpt_keep, resumed_from_, checksums);
       } catch (const Error& e) {
         error = e.what();
       }
@@ -283,21 +317,25 @@ std::string Trainer::commit_checkpoint(int64_t step, const std::string& temp_dir
   broadcast_from_leader(&failed);
   PLINTH_CHECK(!failed, Io, leader ? error : std::string("checkpoint save failed on the leading rank"));
   const double total = now_s() - t_start_s;
+  blocked_s += now_s() - t_commit;   // the commit (agreement, index, rename) runs on the training thread
   log_info(str_cat("saved checkpoint ", dir.empty() ? tc_.ckpt_dir : dir, " (step ", step, ") in ",
-                   format_duration(total), "; training blocked ", format_duration(blocked_s),
+                   seconds_ms(total), "; training blocked ", seconds_ms(blocked_s),
                    tc_.ckpt_async == AsyncSave::On ? " (asynchronous)" : ""));
   return dir;
 }
 
 std::string Trainer::complete_async_save(Wait wait) {
   if (!async_) return "";
+  const double t_wait = now_s();
   if (wait == Wait::Yes) async_->thread.join();
+  async_->blocked_s += now_s() - t_wait;   // training waits for the writer (the next save, the end, a stop)
   // every rank agrees that every shard is written (min over the grid = not max of "pending")
   const int32_t pending = grid_max(async_->done.load() ? 0 : 1);
   if (pending) return "";
   if (async_->thread.joinable()) async_->thread.join();
   std::unique_ptr<AsyncWrite> w = std::move(async_);
-  return commit_checkpoint(w->step, w->temp_dir, !w->error.empty(), w->error, w->blocked_s, w->started_s);
+  return commit_checkpoint(w->step, w->temp_dir, !w->error.empty(), w->error, w->checksum, w->blocked_s,
+                           w->started_s);
 }
 
 }  // namespace plinth::train

@@ -84,6 +84,15 @@ class SubmitChecks(unittest.TestCase):
         self.refused(["--ntasks-per-node=3", *self.base("--parallel.tp=2")],
                      "3 tasks (--nodes x --ntasks-per-node) are not divisible by parallel.tp x parallel.pp = 2 x 1")
 
+    def test_pipeline_deeper_than_the_model(self):
+        # tiny.ini has 2 layers: 4 stages cannot each hold one
+        self.refused(["--ntasks-per-node=4", *self.base("--parallel.pp=4")], "parallel.pp (4)", "model.n_layer")
+
+    def test_pipeline_with_too_few_micro_batches(self):
+        self.refused(["--ntasks-per-node=2", *self.base("--parallel.pp=2", "--train.micro_batch=4",
+                                                        "--train.global_batch=4")],
+                     "needs at least parallel.pp (2) micro-batches per step, got 1")
+
     def test_tensor_parallel_shape_checked(self):
         self.refused(["--ntasks-per-node=4", *self.base("--parallel.tp=4")], "model.n_head (2) is not divisible")
 

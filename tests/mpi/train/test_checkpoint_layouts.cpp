@@ -10,6 +10,7 @@
 // Every verdict is agreed across all 8 ranks before it is reported.
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,10 @@ int main(int argc, char** argv) {
   }
   const std::string corpus = argv[1], work = std::string(argv[2]) + "/ckpt_layouts";
   const int rank = world->rank();
+  // a fresh work directory: checkpoints left by an earlier run would (rightly) refuse to be
+  // overwritten
+  if (rank == 0) std::filesystem::remove_all(work);
+  world->barrier();
 
   // the uninterrupted one-process run, on every rank
   comm::SingleCommunicator one_tp("tp"), one_pp("pp"), one_dp("dp");
