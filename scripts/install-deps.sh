@@ -5,8 +5,9 @@
 #   build  compiler, CMake, OpenMPI (+PMIx), parallel HDF5 (openmpi flavour) + h5dump,
 #          Boost.Program_options, OpenBLAS, GoogleTest/GoogleMock, SentencePiece, the fortunes corpus,
 #          gnuplot-nox (the PNG plots of `plinth sweep report`)
-#   test   Python tools the tests use: Debian's python3-h5py, python3-numpy and python3-torch
-#          (/usr/bin/python3), and from PyPI (pip, pinned) Hugging Face transformers + safetensors,
+#   test   Python tools the tests use: Debian's python3-h5py, python3-numpy, python3-torch and
+#          python3-xxhash (reference XXH64 for the checkpoint checksums), all for /usr/bin/python3,
+#          and from PyPI (pip, pinned) Hugging Face transformers + safetensors,
 #          the newest releases that still run on Debian's torch 1.13 (the HF export test)
 #   slurm  Slurm daemons and clients + munge (no daemon is started here)
 #   bench  the benchmark peer: Debian's python3-torch and the OpenMP build of OpenBLAS
@@ -23,7 +24,7 @@ for g in "${groups[@]}"; do
     build) pkgs+=(g++ cmake make pkg-config openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
                   libboost-program-options-dev libopenblas-openmp-dev libopenblas0-openmp libgtest-dev libgmock-dev
                   libsentencepiece-dev sentencepiece fortunes fortunes-min gnuplot-nox) ;;
-    test)  pkgs+=(python3 python3-h5py python3-numpy python3-torch python3-pip)
+    test)  pkgs+=(python3 python3-h5py python3-numpy python3-torch python3-pip python3-xxhash)
            pip_pkgs+=(transformers==4.46.3 safetensors==0.4.5 tokenizers==0.20.3 huggingface-hub==0.36.2) ;;
     slurm) pkgs+=(slurmctld slurmd slurm-client munge) ;;
     bench) pkgs+=(python3-torch) ;;

@@ -70,7 +70,7 @@ std::string checkpoint_shard_file_name(int rank);   // "shard_00003.h5"
 
 struct ShardWritten {
   int64_t bytes = 0;       // tensor data written
-  uint64_t checksum = 0;   // FNV-1a-64 of the whole shard file
+  uint64_t checksum = 0;   // XXH64 of the whole shard file
 };
 
 enum class ResumeMode { Latest, ExactPath };

@@ -1,7 +1,7 @@
 // checkpoint_index.cpp -- the index file of a checkpoint (index.h5, format version 2): metadata,
 // one HDF5 virtual dataset per tensor over the shard files' pieces, the shard list with a
 // checksum per file; validation, and reading any hyperslab of any tensor from the pieces (each
-// piece's checksum verified). Metadata datasets carry "checksum": FNV-1a-64 of their contents
+// piece's checksum verified). Metadata datasets carry "checksum": XXH64 of their contents
 // as little-endian bytes (strings: their UTF-8 bytes).
 #include "io/checkpoint_index.h"
 
@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "io/digest.h"
+#include "io/xxh64.h"
 #include "io/checkpoint_shard.h"
 #include "io/fs_util.h"
 #include "io/h5.h"
@@ -37,7 +38,7 @@ void verify_checksum(const h5::Dataset& ds, const std::string& computed) {
                "': stored ", stored, ", computed ", computed, " (the checkpoint is corrupt)");
 }
 
-std::string bytes_checksum(const void* p, size_t n) { return hex64(fnv1a64(p, n)); }
+std::string bytes_checksum(const void* p, size_t n) { return hex64(xxh64(p, n)); }
 
 void write_string(const h5::Group& g, const std::string& name, const std::string& value) {
   g.create_string_dataset(name, value).set_attr("checksum", bytes_checksum(value.data(), value.size()));
@@ -77,6 +78,8 @@ void write_meta(const h5::Group& root, const CheckpointMeta& meta) {
 std::string index_path(const std::string& dir) { return dir + "/" + kCheckpointIndexFile; }
 
 
+constexpr const char* kChecksumAlgorithm = "xxh64";
+
 h5::Group open_root(const h5::File& f) {
   h5::Group root = f.root();
   const std::string& file = f.path();
@@ -87,6 +90,9 @@ h5::Group open_root(const h5::File& f) {
   int64_t version = root.attr_int("format_version");
   PLINTH_CHECK(version == kCheckpointFormatVersion, Input, "'", file, "' has plinth-checkpoint format_version ",
                version, "; this build reads version ", kCheckpointFormatVersion);
+  const std::string algorithm = root.has_attr("checksum_algorithm") ? root.attr_string("checksum_algorithm") : "";
+  PLINTH_CHECK(algorithm == kChecksumAlgorithm, Input, "'", file, "' has checksum_algorithm '", algorithm,
+               "'; this build verifies '", kChecksumAlgorithm, "'");
   PLINTH_CHECK(root.has_group("meta"), Input, "'", file, "' has no /meta group");
   return root;
 }
@@ -224,7 +230,7 @@ void index_write(const std::string& dir, const CheckpointMeta& meta, int n_shard
     root.set_attr("format", kCheckpointFormat);
     root.set_attr("format_version", kCheckpointFormatVersion);
     root.set_attr("created_by", "plinth");
-    root.set_attr("checksum_algorithm", "fnv1a64");
+    root.set_attr("checksum_algorithm", kChecksumAlgorithm);
     root.set_attr("tensor_groups", group_list);
     write_meta(root, meta);
     for (const auto& [key, maps] : tensors)

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "io/digest.h"
+#include "io/xxh64.h"
 #include "io/fs_util.h"
 
 namespace plinth::io {
@@ -70,7 +71,7 @@ ShardWritten shard_write(const std::string& dir, int rank, const std::vector<Sha
       ds.set_attr("tensor", p.name);
       ds.set_attr("shape", join_dims(p.shape));
       ds.set_attr("start", join_dims(p.start));
-      ds.set_attr("checksum", hex64(fnv1a64(p.data, n)));
+      ds.set_attr("checksum", hex64(xxh64(p.data, n)));
       bytes += static_cast<int64_t>(n);
     }
   }
@@ -82,7 +83,7 @@ ShardWritten shard_write(const std::string& dir, int rank, const std::vector<Sha
 uint64_t file_checksum(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   PLINTH_CHECK(f, Input, "cannot open '", path, "'");
-  Fnv1a64 h;
+  Xxh64 h;
   std::vector<char> buf(size_t{4} << 20);
   size_t n;
   while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) h.update(buf.data(), n);
@@ -158,7 +159,7 @@ std::vector<float> shard_read_piece(const h5::File& f, const std::string& datase
   PLINTH_CHECK(ds.has_attr("checksum"), Input, "shard file '", f.path(), "': piece ", dataset, " of tensor '",
                tensor_path, "' has no checksum");
   const std::string stored = ds.attr_string("checksum");
-  const std::string computed = hex64(fnv1a64(out.data(), out.size() * sizeof(float)));
+  const std::string computed = hex64(xxh64(out.data(), out.size() * sizeof(float)));
   PLINTH_CHECK(stored == computed, Input, "checksum mismatch in shard file '", f.path(), "', tensor '", tensor_path,
                "' (piece ", dataset, "): stored ", stored, ", computed ", computed, " (the checkpoint is corrupt)");
   return out;

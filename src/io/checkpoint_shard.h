@@ -6,7 +6,7 @@
 //   tensor   the tensor's global name, e.g. "layers.3.attn.q.weight"
 //   shape    the tensor's global shape, e.g. "512,128"
 //   start    where the block sits in it, e.g. "256,0"
-//   checksum FNV-1a-64 of the block's little-endian bytes (hex)
+//   checksum XXH64 of the block's little-endian bytes (hex)
 // Blocks are written without collective I/O; the index file (checkpoint_index.h) maps them
 // into full logical tensors with HDF5 virtual datasets.
 #pragma once
@@ -24,7 +24,7 @@ namespace plinth::io {
 // by the writing thread, so that the committing rank need not read every shard).
 ShardWritten shard_write(const std::string& dir, int rank, const std::vector<ShardPiece>& pieces);
 
-// FNV-1a-64 of a whole file's bytes (the /shards checksums of the index).
+// XXH64 of a whole file's bytes (the /shards checksums of the index).
 uint64_t file_checksum(const std::string& path);
 
 // What a shard file holds, as read back (for the index and for verification).

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reads the files io_write_fixture wrote with h5py and checks them against docs/formats.md:
 every attribute (name, type, value), dataset dtypes and shapes, the exact documents decoded from
-the byte-tokenized corpus, the source digest, and every checkpoint checksum.
+the byte-tokenized corpus, the source digest, and every checkpoint checksum (XXH64, against python3-xxhash).
 Usage: check_h5py.py <fixture dir>. Exits 77 (ctest SKIP) when h5py or numpy is missing."""
 import json
 import sys
@@ -9,6 +9,7 @@ import sys
 try:
     import h5py
     import numpy as np
+    import xxhash   # the reference xxHash library (python3-xxhash): checkpoint checksums are XXH64
 except ImportError as e:
     print(f"SKIP: {e}")
     sys.exit(77)
@@ -19,6 +20,10 @@ def fnv1a64(data: bytes) -> str:
     for b in data:
         h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
     return f"{h:016x}"
+
+
+def xxh64(data: bytes) -> str:
+    return xxhash.xxh64(data).hexdigest()
 
 
 def expect(cond, msg):
@@ -67,7 +72,7 @@ def check_checkpoint(d):
     with h5py.File(f"{d}/ckpt/step_00000007/index.h5", "r") as f:
         a = f.attrs
         expect(a["format"] == "plinth-checkpoint" and a["format_version"] == 2, "checkpoint format")
-        expect(a["checksum_algorithm"] == "fnv1a64" and a["created_by"] == "plinth", "checkpoint attrs")
+        expect(a["checksum_algorithm"] == "xxh64" and a["created_by"] == "plinth", "checkpoint attrs")
         expect(a["tensor_groups"] == "model,optim/exp_avg", f"tensor_groups {a['tensor_groups']!r}")
         m = f["meta"]
         expect(m.attrs["step"] == 7 and m.attrs["tokenizer_kind"] == "byte", "meta attrs")
@@ -95,7 +100,7 @@ def check_checkpoint(d):
             else:
                 data = obj[()].astype(obj.dtype.newbyteorder("<")).tobytes()
             want = obj.attrs["checksum"]
-            expect(fnv1a64(data) == want, f"{name}: checksum {fnv1a64(data)} != stored {want}")
+            expect(xxh64(data) == want, f"{name}: checksum {xxh64(data)} != stored {want}")
             n += 1
 
         f.visititems(visit)
@@ -105,7 +110,14 @@ def check_checkpoint(d):
         expect(len(pieces) == 4, f"{len(pieces)} pieces in the shard file, want 4")
         for k, ds in pieces.items():
             data = ds[()].astype("<f4").tobytes()
-            expect(fnv1a64(data) == ds.attrs["checksum"], f"piece {k} ({ds.attrs['tensor']}): checksum")
+            expect(xxh64(data) == ds.attrs["checksum"], f"piece {k} ({ds.attrs['tensor']}): checksum")
+    # the index's whole-file checksum of every shard
+    with h5py.File(f"{d}/ckpt/step_00000007/index.h5", "r") as f:
+        shards = f["shards"].attrs
+        expect(shards["count"] == 1, f"shards count {shards['count']}")
+        with open(f"{d}/ckpt/step_00000007/shard_00000.h5", "rb") as g:
+            whole = xxh64(g.read())
+        expect(shards["shard_00000.h5"] == whole, f"shard file checksum {shards['shard_00000.h5']} != {whole}")
 
 
 check_corpus(sys.argv[1])

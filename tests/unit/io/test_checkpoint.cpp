@@ -6,6 +6,7 @@
 // load errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -13,6 +14,7 @@
 
 #include "core/rng.h"
 #include "io/checkpoint.h"
+#include "io/h5.h"
 #include "io_test_util.h"
 
 namespace plinth::io {
@@ -331,6 +333,42 @@ TEST(Checkpoint, LoadErrorsNameFileAndTensor) {
   test::write_text(root.file("step_00000300/index.h5"), "not hdf5 at all");
   expect_error([&] { checkpoint_read_meta(root.file("step_00000300")); }, ErrorKind::Input,
                {"step_00000300/index.h5", "not an HDF5 file"});
+}
+
+// ZeRO-1 resume: a load restricted to flat ranges of the buffer fills exactly those elements
+// (bit-exact) and leaves every other element as it was.
+TEST(Checkpoint, RangedLoadFillsOnlyTheRanges) {
+  TempDir root;
+  State s(21);
+  const std::string dir = checkpoint_save(root.path(), sample_meta(5), s.sets(), 0);
+  const ParamLayout& l = s.layout;
+  // ranges cutting rows of embed.weight (8 x 4), the whole norm, part of the fc weight (4 x 6)
+  const TensorSpec& fc = l.specs()[2];
+  const std::vector<FlatRange> ranges = {{3, 13}, {30, l.specs()[1].offset + 4}, {fc.offset + 5, fc.offset + 17}};
+  const float sentinel = 12345.0f;
+  std::vector<float> got(static_cast<size_t>(l.size()), sentinel);
+  checkpoint_load(dir, {{"optim/exp_avg", &l, got.data(), TensorCoverage::All, &ranges}});
+  for (int64_t i = 0; i < l.size(); ++i) {
+    const bool in_range = std::any_of(ranges.begin(), ranges.end(), [&](const FlatRange& r) { return i >= r.begin && i < r.end; });
+    const bool in_tensor = std::any_of(l.specs().begin(), l.specs().end(), [&](const TensorSpec& t) {
+      return i >= t.offset && i < t.offset + t.numel();   // not the alignment padding between tensors
+    });
+    const bool inside = in_range && in_tensor;
+    const float want = inside ? s.exp_avg[static_cast<size_t>(i)] : sentinel;
+    EXPECT_EQ(std::memcmp(&got[static_cast<size_t>(i)], &want, sizeof(float)), 0) << "element " << i;
+  }
+}
+
+TEST(Checkpoint, UnknownChecksumAlgorithmIsRefused) {
+  TempDir root;
+  State s(22);
+  const std::string dir = checkpoint_save(root.path(), sample_meta(6), s.sets(), 0);
+  {
+    h5::File f = h5::File::open(dir + "/index.h5", h5::FileMode::ReadWrite);
+    f.root().set_attr("checksum_algorithm", "fnv1a64");
+  }
+  expect_error([&] { checkpoint_read_meta(dir); }, ErrorKind::Input,
+               {"index.h5", "checksum_algorithm 'fnv1a64'", "'xxh64'"});
 }
 
 }  // namespace
