@@ -140,14 +140,14 @@ ShardWritten checkpoint_write_shard(const std::string& temp_dir, int rank, const
 }
 
 std::string checkpoint_commit(const std::string& root, const std::string& temp_dir, const CheckpointMeta& meta,
-                              int n_shards, int keep_last, const std::string& protect,
-                              const std::vector<uint64_t>& shard_checksums) {
+                              const std::vector<uint64_t>& shard_checksums, int keep_last,
+                              const std::string& protect) {
   const std::string name = checkpoint_dir_name(meta.step);
   const std::string final_dir = join(root, name);
   PLINTH_CHECK(!path_exists(final_dir), Input, "checkpoint '", final_dir,
                "' already exists; refusing to overwrite a previous checkpoint");
   try {
-    index_write(temp_dir, meta, n_shards, shard_checksums);
+    index_write(temp_dir, meta, shard_checksums);
     fsync_dir(temp_dir);
     rename_path(temp_dir, final_dir);
   } catch (...) {
@@ -180,13 +180,14 @@ std::string checkpoint_save(const std::string& root, const CheckpointMeta& meta,
     }
   }
   const std::string tmp = checkpoint_prepare(root, meta.step);
+  uint64_t checksum = 0;
   try {
-    checkpoint_write_shard(tmp, 0, pieces);
+    checksum = checkpoint_write_shard(tmp, 0, pieces).checksum;
   } catch (...) {
     remove_tree_quietly(tmp);
     throw;
   }
-  return checkpoint_commit(root, tmp, meta, 1, keep_last);
+  return checkpoint_commit(root, tmp, meta, {checksum}, keep_last);
 }
 
 void checkpoint_validate(const std::string& ckpt_dir, Validation validation) {

@@ -83,19 +83,20 @@ std::string checkpoint_dir_name(int64_t step);
 // 1. one rank: checkpoint_prepare -- Input error when <root>/step_N exists; removes a leftover
 //    temporary directory of that step and creates it empty; returns its path (the same as
 //    checkpoint_temp_dir on every rank);
-// 2. every writing rank r (numbered 0 .. n_shards-1): checkpoint_write_shard -- writes and
+// 2. every writing rank r (numbered 0, 1, ...): checkpoint_write_shard -- writes and
 //    fsyncs <temp>/shard_r.h5, returns its bytes of tensor data and the file's checksum;
 // 3. one rank, once every shard is written: checkpoint_commit -- writes index.h5, fsyncs,
 //    renames the temporary directory to step_N, replaces `latest`, and removes older step_*
 //    directories beyond the newest keep_last (keep_last <= 0 keeps all; never the one written
 //    and never `protect`, e.g. the checkpoint this run resumed from). Returns the final path.
-//    shard_checksums: the writers' checksums, one per shard (empty: computed here by reading).
+//    shard_checksums: what checkpoint_write_shard returned on each rank, in rank order (their
+//    number is the number of shards).
 std::string checkpoint_temp_dir(const std::string& root, int64_t step);
 std::string checkpoint_prepare(const std::string& root, int64_t step);
 ShardWritten checkpoint_write_shard(const std::string& temp_dir, int rank, const std::vector<ShardPiece>& pieces);
 std::string checkpoint_commit(const std::string& root, const std::string& temp_dir, const CheckpointMeta& meta,
-                              int n_shards, int keep_last, const std::string& protect = "",
-                              const std::vector<uint64_t>& shard_checksums = {});
+                              const std::vector<uint64_t>& shard_checksums, int keep_last,
+                              const std::string& protect = "");
 
 // One process writing full tensors (tools and tests): all three phases with one shard.
 std::string checkpoint_save(const std::string& root, const CheckpointMeta& meta,

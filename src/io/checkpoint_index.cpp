@@ -77,7 +77,6 @@ void write_meta(const h5::Group& root, const CheckpointMeta& meta) {
 
 std::string index_path(const std::string& dir) { return dir + "/" + kCheckpointIndexFile; }
 
-
 constexpr const char* kChecksumAlgorithm = "xxh64";
 
 h5::Group open_root(const h5::File& f) {
@@ -129,16 +128,15 @@ class ShardCache {
   std::map<std::string, std::unique_ptr<h5::File>> files_;
 };
 
-// Fills the box [start, start + count) of tensor group/name from the pieces the index maps into
-// it, verifying each piece read. Input errors name the tensor, file and piece.
 // A destination: the box [start, start + count) of a tensor, stored dense at dst.
 struct Box {
   std::vector<int64_t> start, count;
   float* dst;
 };
 
-// Fills every box from the pieces the index maps over it; each piece is read (and its checksum
-// verified) once, however many boxes it touches. No boxes: only the tensor's entry is checked.
+// Fills every box of tensor group/name from the pieces the index maps over it; each piece is read
+// (and its checksum verified) once, however many boxes it touches. No boxes: only the tensor's
+// entry is checked. Input errors name the tensor, file and piece.
 void read_boxes(const h5::Group& root, ShardCache& shards, const std::string& dir, const std::string& group,
                 const std::string& name, const std::vector<int64_t>& shape, const std::vector<Box>& boxes) {
   const std::string tensor = group + "/" + name;
@@ -183,7 +181,7 @@ std::vector<Box> boxes_of(const CheckpointTensors& s, const TensorSpec& spec) {
     if (lo < hi) shard_pieces_of_range(s.group, spec, slice, lo - spec.offset, hi - spec.offset, rects);
   }
   std::vector<Box> out;
-  for (const ShardPiece& p : rects) out.push_back(Box{p.start, p.count, slice + (p.data - slice)});
+  for (const ShardPiece& p : rects) out.push_back(Box{p.start, p.count, slice + (p.data - slice)});   // p.data, writable
   return out;
 }
 
@@ -197,10 +195,9 @@ void collect_datasets(const h5::Group& g, const std::string& prefix, std::vector
 
 }  // namespace
 
-void index_write(const std::string& dir, const CheckpointMeta& meta, int n_shards,
-                 const std::vector<uint64_t>& shard_checksums) {
-  PLINTH_CHECK(shard_checksums.empty() || static_cast<int>(shard_checksums.size()) == n_shards, Internal,
-               "checkpoint: ", shard_checksums.size(), " shard checksums for ", n_shards, " shard files");
+void index_write(const std::string& dir, const CheckpointMeta& meta, const std::vector<uint64_t>& shard_checksums) {
+  const int n_shards = static_cast<int>(shard_checksums.size());
+  PLINTH_CHECK(n_shards > 0, Internal, "checkpoint: no shard files");
   // every piece of every shard, grouped by tensor
   std::map<std::pair<std::string, std::string>, std::vector<h5::VirtualMapping>> tensors;
   std::map<std::pair<std::string, std::string>, std::vector<int64_t>> shapes;
@@ -239,8 +236,7 @@ void index_write(const std::string& dir, const CheckpointMeta& meta, int n_shard
     shards.set_attr("count", static_cast<int64_t>(n_shards));
     for (int r = 0; r < n_shards; ++r) {
       const std::string name = checkpoint_shard_file_name(r);
-      shards.set_attr(name, hex64(shard_checksums.empty() ? file_checksum(dir + "/" + name)
-                                                          : shard_checksums[static_cast<size_t>(r)]));
+      shards.set_attr(name, hex64(shard_checksums[static_cast<size_t>(r)]));
     }
   }
   f.close();

@@ -10,11 +10,10 @@
 
 namespace plinth::io {
 
-// Writes <dir>/index.h5 over shard_00000.h5 .. shard_<n_shards-1>.h5 in dir, and fsyncs it.
-// shard_checksums: each shard file's checksum as its writer computed it (shard_write); empty:
-// read and checksum every shard file here.
-void index_write(const std::string& dir, const CheckpointMeta& meta, int n_shards,
-                 const std::vector<uint64_t>& shard_checksums = {});
+// Writes <dir>/index.h5 over shard_00000.h5 .. shard_<n-1>.h5 in dir, and fsyncs it.
+// shard_checksums: each shard file's checksum as its writer computed it (shard_write), one per
+// shard in rank order (n = their number).
+void index_write(const std::string& dir, const CheckpointMeta& meta, const std::vector<uint64_t>& shard_checksums);
 
 // Input error naming the file (and tensor) when `dir` is not a valid checkpoint: index missing
 // or malformed, wrong format or version, step not matching `expected_step` (< 0: not compared),

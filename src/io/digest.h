@@ -1,8 +1,8 @@
-// digest.h -- FNV-1a 64-bit digests, the checksum used by the corpus and checkpoint formats.
-// Standard FNV-1a 64 (offset basis 0xcbf29ce484222325, prime 0x100000001b3), so any FNV
-// implementation reproduces the digests. Fnv1a64 is incremental: feeding pieces one after
-// another gives the digest of their concatenation. Digests are written as 16 lowercase hex
-// digits (hex64).
+// digest.h -- FNV-1a 64-bit digests, the checksum of the corpus format (checkpoints use XXH64,
+// io/xxh64.h). Standard FNV-1a 64 (offset basis 0xcbf29ce484222325, prime 0x100000001b3), so
+// any FNV implementation reproduces the digests. Fnv1a64 is incremental: feeding pieces one
+// after another gives the digest of their concatenation. Digests are written as 16 lowercase
+// hex digits (hex64), which the checkpoint format uses too.
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -14,7 +14,9 @@ namespace plinth::io::h5 {
 // Debian's HDF5 is built without --enable-threadsafe, and an asynchronous checkpoint writes a
 // shard on a background thread while the training thread reads the corpus: every function here
 // that reaches the HDF5 library holds this one lock (recursive: they call each other), which is
-// what the thread-safe build does inside the library.
+// what the thread-safe build does inside the library. The rule: every function of h5.h that
+// reaches HDF5 takes the lock first; the helpers (anonymous namespace, internal::) are only called
+// with it held and do not take it again.
 std::recursive_mutex& internal::api_mutex() {
   static std::recursive_mutex m;
   return m;
@@ -36,7 +38,6 @@ herr_t collect_error(unsigned n, const H5E_error2_t* err, void* data) {
 // Throws `kind` naming `what` when `status` (an id or herr_t) is negative.
 template <typename T>
 T check(T status, ErrorKind kind, const std::string& what) {
-  const internal::ApiLock api_lock(internal::api_mutex());
   if (status < 0) {
     std::string stack = take_error_stack();
     throw Error(kind, stack.empty() ? what : what + " (HDF5: " + stack + ")", __FILE__, __LINE__);
@@ -45,12 +46,10 @@ T check(T status, ErrorKind kind, const std::string& what) {
 }
 
 Handle make(hid_t id, Handle::Closer closer, ErrorKind kind, const std::string& what) {
-  const internal::ApiLock api_lock(internal::api_mutex());
   return Handle(check(id, kind, what), closer);
 }
 
 hid_t file_type(Dtype t) {
-  const internal::ApiLock api_lock(internal::api_mutex());
   switch (t) {
     case Dtype::U8: return H5T_STD_U8LE;
     case Dtype::U16: return H5T_STD_U16LE;
@@ -67,7 +66,6 @@ hid_t file_type(Dtype t) {
 
 // Variable-length UTF-8 C string type (what h5py reads back as str).
 Handle vlen_string_type() {
-  const internal::ApiLock api_lock(internal::api_mutex());
   Handle t = make(H5Tcopy(H5T_C_S1), H5Tclose, ErrorKind::Internal, "H5Tcopy");
   check(H5Tset_size(t.id(), H5T_VARIABLE), ErrorKind::Internal, "H5Tset_size");
   check(H5Tset_cset(t.id(), H5T_CSET_UTF8), ErrorKind::Internal, "H5Tset_cset");
@@ -75,7 +73,6 @@ Handle vlen_string_type() {
 }
 
 Dtype classify(hid_t type) {
-  const internal::ApiLock api_lock(internal::api_mutex());
   H5T_class_t cls = H5Tget_class(type);
   size_t size = H5Tget_size(type);
   if (cls == H5T_STRING) return Dtype::String;
@@ -95,7 +92,6 @@ Dtype classify(hid_t type) {
 }
 
 std::string describe_type(hid_t type) {
-  const internal::ApiLock api_lock(internal::api_mutex());
   Dtype d = classify(type);
   if (d != Dtype::Other) return dtype_name(d);
   size_t bits = H5Tget_size(type) * 8;
@@ -117,7 +113,6 @@ std::vector<hsize_t> to_hsize(const std::vector<int64_t>& v) { return {v.begin()
 
 // Reads a scalar string (variable or fixed length) from an attribute or dataset.
 std::string read_string_value(hid_t obj, bool is_attr, const std::string& what) {
-  const internal::ApiLock api_lock(internal::api_mutex());
   Handle type = make(is_attr ? H5Aget_type(obj) : H5Dget_type(obj), H5Tclose, ErrorKind::Input, what);
   PLINTH_CHECK(H5Tget_class(type.id()) == H5T_STRING, Input, what, ": expected a string, found ",
                describe_type(type.id()));
@@ -229,7 +224,6 @@ bool Object::has_attr(const std::string& name) const {
 
 namespace {
 void write_attr(const Object& o, const std::string& name, hid_t ftype, hid_t mtype, const void* v) {
-  const internal::ApiLock api_lock(internal::api_mutex());
   std::string what = str_cat(o.where(), ": cannot write attribute '", name, "'");
   if (o.has_attr(name)) check(H5Adelete(o.id(), name.c_str()), ErrorKind::Io, what);
   Handle space = make(H5Screate(H5S_SCALAR), H5Sclose, ErrorKind::Io, what);
@@ -239,7 +233,6 @@ void write_attr(const Object& o, const std::string& name, hid_t ftype, hid_t mty
 }
 
 Handle open_attr(const Object& o, const std::string& name) {
-  const internal::ApiLock api_lock(internal::api_mutex());
   PLINTH_CHECK(o.has_attr(name), Input, o.where(), ": missing attribute '", name, "'");
   return make(H5Aopen(o.id(), name.c_str(), H5P_DEFAULT), H5Aclose, ErrorKind::Input,
               str_cat(o.where(), ": cannot open attribute '", name, "'"));
@@ -247,7 +240,6 @@ Handle open_attr(const Object& o, const std::string& name) {
 
 // Opens a numeric scalar attribute and checks its class.
 Handle open_numeric_attr(const Object& o, const std::string& name, bool allow_float) {
-  const internal::ApiLock api_lock(internal::api_mutex());
   Handle attr = open_attr(o, name);
   Handle type = make(H5Aget_type(attr.id()), H5Tclose, ErrorKind::Input, o.where());
   H5T_class_t cls = H5Tget_class(type.id());
@@ -384,7 +376,6 @@ struct Selection {
 
 Selection select(const Dataset& ds, const std::vector<int64_t>& start,
                  const std::vector<int64_t>& count, ErrorKind kind) {
-  const internal::ApiLock api_lock(internal::api_mutex());
   Selection s;
   s.file = make(H5Dget_space(ds.id()), H5Sclose, kind, ds.where());
   int rank = H5Sget_simple_extent_ndims(s.file.id());
@@ -468,7 +459,6 @@ bool Group::has(const std::string& name) const {
 
 namespace {
 H5I_type_t object_type(const Group& g, const std::string& name) {
-  const internal::ApiLock api_lock(internal::api_mutex());
   if (!g.has(name)) return H5I_BADID;
   Handle obj = make(H5Oopen(g.id(), name.c_str(), H5P_DEFAULT), H5Oclose, ErrorKind::Input,
                     str_cat(g.where(), ": cannot open '", name, "'"));
@@ -635,15 +625,12 @@ bool is_hdf5(const std::string& path) {
 namespace internal {
 
 herr_t check_status(herr_t status, ErrorKind kind, const std::string& what) {
-  const internal::ApiLock api_lock(internal::api_mutex());
   return check(status, kind, what);
 }
 Handle make_handle(hid_t id, Handle::Closer closer, ErrorKind kind, const std::string& what) {
-  const internal::ApiLock api_lock(internal::api_mutex());
   return make(id, closer, kind, what);
 }
 hid_t file_type_of(Dtype t) {
-  const internal::ApiLock api_lock(internal::api_mutex());
   return file_type(t);
 }
 

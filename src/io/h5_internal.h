@@ -14,6 +14,7 @@ namespace plinth::io::h5::internal {
 std::recursive_mutex& api_mutex();
 using ApiLock = std::lock_guard<std::recursive_mutex>;
 
+// Helpers below: call them with api_mutex() held (the public functions of h5.h take it).
 // Throws `kind` naming `what` (and HDF5's error stack) when `status` is negative.
 herr_t check_status(herr_t status, ErrorKind kind, const std::string& what);
 // Wraps a new id (throwing as above when it is negative) with its closer.

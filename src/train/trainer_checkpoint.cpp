@@ -307,7 +307,7 @@ std::string Trainer::commit_checkpoint(int64_t step, const std::string& temp_dir
         meta.rng_states["train.seed"] = {static_cast<uint64_t>(tc_.seed)};
         std::vector<uint64_t> checksums(sums.size());
         for (size_t r = 0; r < sums.size(); ++r) checksums[r] = std::bit_cast<uint64_t>(sums[r]);
-        dir = io::checkpoint_commit(tc_.ckpt_dir, temp_dir, meta, n_shards, tc_.ckpt_keep, resumed_from_, checksums);
+        dir = io::checkpoint_commit(tc_.ckpt_dir, temp_dir, meta, checksums, tc_.ckpt_keep, resumed_from_);
       } catch (const Error& e) {
         error = e.what();
       }

@@ -127,6 +127,7 @@ TEST(Checkpoint, ShardsOfTwoRanksReadBackInAnotherSlicing) {
   }
   const std::string tmp = checkpoint_prepare(root.path(), 7);
   EXPECT_EQ(tmp, checkpoint_temp_dir(root.path(), 7));
+  std::vector<uint64_t> checksums;
   for (int r = 0; r < 2; ++r) {
     TensorSpec w = tensor("w", shape);
     w.local_shape = {2, 6};
@@ -140,9 +141,9 @@ TEST(Checkpoint, ShardsOfTwoRanksReadBackInAnotherSlicing) {
     shard_pieces_of_range("optim/exp_avg", w, mslice, 0, 5, pieces);
     shard_pieces_of_range("optim/exp_avg", w, mslice, 5, 12, pieces);
     EXPECT_EQ(pieces.size(), 1u + 1u + 2u);   // [0,5) = one partial row; [5,12) = partial row + full row
-    checkpoint_write_shard(tmp, r, pieces);
+    checksums.push_back(checkpoint_write_shard(tmp, r, pieces).checksum);
   }
-  const std::string dir = checkpoint_commit(root.path(), tmp, sample_meta(7), 2, 0);
+  const std::string dir = checkpoint_commit(root.path(), tmp, sample_meta(7), checksums, 0);
   EXPECT_FALSE(is_directory(tmp));
   std::vector<int64_t> got_shape;
   EXPECT_EQ(checkpoint_read_tensor(dir, "model", "w", &got_shape), full);
@@ -265,8 +266,8 @@ TEST(Checkpoint, KeepLastPrunesOlderCheckpointsOnly) {
   std::vector<ShardPiece> pieces;
   for (const TensorSpec& t : s.layout.specs())
     shard_pieces_of_range("model", t, s.params.data() + t.offset, 0, t.numel(), pieces);
-  checkpoint_write_shard(tmp, 0, pieces);
-  checkpoint_commit(root.path(), tmp, sample_meta(800), 1, 1, root.file("step_00000600"));
+  const uint64_t checksum = checkpoint_write_shard(tmp, 0, pieces).checksum;
+  checkpoint_commit(root.path(), tmp, sample_meta(800), {checksum}, 1, root.file("step_00000600"));
   EXPECT_EQ(list_dir(root.path()), (std::vector<std::string>{"latest", "step_00000600", "step_00000800"}));
 }
 
