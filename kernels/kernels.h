@@ -12,13 +12,25 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace plinth::kernels {
 
 // ---- compute setup ----
 void set_num_threads(int n);        // OpenMP loops and BLAS
 int num_threads();
-std::string compute_setup();        // "threads=2 blas=OpenBLAS 0.3.21 (OPENMP, core Haswell) simd=avx512"
+std::string compute_setup();        // "threads=2 blas=OpenBLAS 0.3.21 (OPENMP, core Haswell) simd=avx512 kernels=avx512"
+
+// ---- instruction sets ----
+// The variant of the hot CPU loops (activations, norms, attention, cross-entropy, AdamW) this
+// process runs: "avx512", "avx2" or "baseline", the widest the CPU supports, chosen once (the
+// environment variable PLINTH_CPU_ISA=baseline|avx2|avx512 pins one; an unknown or unsupported
+// name throws Error(Config)); "native" in a -DPLINTH_NATIVE=ON build, which has one variant.
+std::string cpu_isa_name();
+// The x86 features this build needs on every CPU that runs it, beyond x86-64: empty for the
+// portable build; for -DPLINTH_NATIVE=ON the vector extensions compiled in, widest first, from
+// {avx512f, avx2, fma, avx, sse4_2}.
+std::vector<std::string> build_isa_requirements();
 
 // ---- GEMM wrapper (BLAS) ----
 // c (M, N) = alpha * op(a) @ op(b) + beta * c, row-major; op = transpose when trans_* is true.

@@ -1,8 +1,10 @@
 // submit_command.cpp -- `plinth submit`: option parsing, the checks before sbatch (config, corpus,
-// layout vs tasks, time limit vs signal margin), rendering of the slurm/ template, the sbatch call.
+// layout vs tasks, time limit vs signal margin), rendering of the slurm/ template, the sbatch call,
+// and a warning when a -DPLINTH_NATIVE=ON build may meet nodes without its instruction set.
 #include "launch/submit_command.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -18,6 +20,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "io/corpus.h"
+#include "kernels/kernels.h"
 #include "launch/run_config.h"
 #include "model/model_config.h"
 #include "parallel/grid.h"
@@ -54,8 +57,10 @@ const char* kUsage =
     "  --template FILE        another batch template (must keep the '# @plinth-submit-settings@' line)\n"
     "  --plinth PATH          the plinth binary the job runs (default: this one)\n"
     "  --dry-run              check and render, print the script's path, do not call sbatch\n"
-    "environment: PLINTH_SBATCH (default sbatch), PLINTH_SLURM_DIR (the templates; default the\n"
-    "source tree's slurm/), and the site settings listed in slurm/lib/plinth_job.sh.\n";
+    "environment: PLINTH_SBATCH (default sbatch), PLINTH_SINFO (default sinfo), PLINTH_SLURM_DIR (the\n"
+    "templates; default the source tree's slurm/), and the site settings listed in slurm/lib/plinth_job.sh.\n"
+    "A -DPLINTH_NATIVE=ON build warns when the partition's node features do not show the\n"
+    "instruction set it was compiled for (the default, portable build runs on any x86-64 node).\n";
 
 const char* kSettingsMarker = "# @plinth-submit-settings@";
 
@@ -166,7 +171,104 @@ std::string slurm_dir() {
   return fs::absolute(env && *env ? env : PLINTH_SLURM_DIR_DEFAULT).lexically_normal().string();
 }
 
+std::vector<std::string> split(const std::string& text, char sep) {
+  std::vector<std::string> parts;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, sep))
+    if (!item.empty()) parts.push_back(item);
+  return parts;
+}
+
+std::string join(const std::vector<std::string>& items, const char* sep) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : sep) + item;
+  return out;
+}
+
+// The build features (build_isa_requirements' names) a node feature implies, e.g. avx512 or
+// x86-64-v4 -> all of them; empty for a feature that names no instruction set.
+std::vector<std::string> implied_features(std::string token) {
+  std::transform(token.begin(), token.end(), token.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::replace(token.begin(), token.end(), '.', '_');                                     // sse4.2
+  if (token.rfind("x86_64", 0) == 0) std::replace(token.begin(), token.end(), '_', '-');  // x86_64_v3
+  if (token.rfind("avx512", 0) == 0 || token == "x86-64-v4") return {"avx512f", "avx2", "fma", "avx", "sse4_2"};
+  if (token == "avx2" || token == "x86-64-v3") return {"avx2", "fma", "avx", "sse4_2"};
+  if (token == "fma") return {"fma", "avx", "sse4_2"};
+  if (token == "avx") return {"avx", "sse4_2"};
+  if (token == "sse4_2" || token == "x86-64-v2") return {"sse4_2"};
+  return {};
+}
+
+// The required features one node group (a comma-separated feature list) lacks; nullopt when its
+// features name no instruction set at all.
+std::optional<std::vector<std::string>> missing_features(const std::vector<std::string>& required,
+                                                         const std::string& feature_list) {
+  std::vector<std::string> has;
+  for (const std::string& token : split(feature_list, ',')) {
+    const std::vector<std::string> implied = implied_features(token);
+    has.insert(has.end(), implied.begin(), implied.end());
+  }
+  if (has.empty()) return std::nullopt;
+  std::vector<std::string> missing;
+  for (const std::string& f : required)
+    if (std::find(has.begin(), has.end(), f) == has.end()) missing.push_back(f);
+  return missing;
+}
+
+// Asks Slurm for the partition's node features (PLINTH_SINFO replaces sinfo, for tests) and logs
+// isa_warning's line, if any. The portable build asks nothing; neither does a job that runs
+// another binary (--plinth), whose build this one cannot see.
+void warn_about_isa(const SubmitOptions& o) {
+  const std::vector<std::string> required = kernels::build_isa_requirements();
+  std::error_code ec;
+  if (required.empty() || !fs::equivalent(o.plinth_bin, "/proc/self/exe", ec)) return;
+  const char* env = std::getenv("PLINTH_SINFO");
+  const std::string sinfo = env && *env ? env : "sinfo";
+  std::string output;
+  const int rc = run_capture(sinfo + " -h -o " + shell_quote("%P %f") +
+                                 (o.partition.empty() ? "" : " -p " + shell_quote(o.partition)),
+                             output);
+  const std::vector<std::string> lists = rc == 0 ? partition_features(output, o.partition) : std::vector<std::string>{};
+  if (const auto warning = isa_warning(required, lists, o.partition)) log_warn(*warning);
+}
+
 }  // namespace
+
+std::vector<std::string> partition_features(const std::string& sinfo_output, const std::string& partition) {
+  std::vector<std::string> lists;
+  for (const std::string& line : split(sinfo_output, '\n')) {
+    std::stringstream ss(line);
+    std::string name, features;
+    if (!(ss >> name >> features)) continue;
+    const bool is_default = name.back() == '*';
+    if (is_default) name.pop_back();
+    if (partition.empty() ? is_default : name == partition) lists.push_back(features == "(null)" ? "" : features);
+  }
+  return lists;
+}
+
+std::optional<std::string> isa_warning(const std::vector<std::string>& required,
+                                       const std::vector<std::string>& feature_lists, const std::string& partition) {
+  if (required.empty()) return std::nullopt;
+  const std::string where = partition.empty() ? "the default partition" : "partition '" + partition + "'";
+  const std::string fix = "; rebuild with -DPLINTH_NATIVE=OFF (portable: any x86-64 node, kernels chosen at run time)";
+  bool unknown = feature_lists.empty();
+  for (const std::string& list : feature_lists) {
+    const auto missing = missing_features(required, list);
+    if (!missing) {
+      unknown = true;
+    } else if (!missing->empty()) {
+      return str_cat("this plinth build requires ", join(*missing, ", "), " (compiled with -DPLINTH_NATIVE=ON) but ",
+                     "nodes of ", where, " report features '", list, "' without ", missing->size() == 1 ? "it" : "them",
+                     ": the job would die with SIGILL there", fix);
+    }
+  }
+  if (!unknown) return std::nullopt;
+  return str_cat("this plinth build requires ", join(required, ", "), " (compiled with -DPLINTH_NATIVE=ON); ",
+                 "cannot confirm that every node of ", where, " has them (Slurm reports no instruction-set features ",
+                 "for ", feature_lists.empty() ? "the partition" : "some of its nodes", ")", fix);
+}
 
 SubmitOptions submit_options_parse(const std::vector<std::string>& args) {
   SubmitOptions o;
@@ -383,6 +485,7 @@ int command_submit(const std::vector<std::string>& args) {
   o.plinth_bin = fs::absolute(o.plinth_bin).string();
 
   SubmitPlan plan = submit_check(o);   // every check before anything is written or submitted
+  warn_about_isa(o);
   const std::string text = submit_render(read_text(o.template_path), o, plan, sdir);
   fs::create_directories(plan.out_dir);
   const std::string script =

@@ -5,6 +5,7 @@
 // unless every check passed: a job does not wait for hours to find a typo.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,19 @@ SubmitPlan submit_check(const SubmitOptions& o);
 // The template with its #SBATCH values replaced and the settings block filled in.
 std::string submit_render(const std::string& template_text, const SubmitOptions& o, const SubmitPlan& plan,
                           const std::string& slurm_dir);
+
+// ---- the build's instruction set against the partition's nodes ----
+// The node feature lists of `partition` (the default one, marked '*', when empty) in the output
+// of `sinfo -h -o "%P %f"`: one "PARTITION FEATURES" line per node group, features comma-separated,
+// "(null)" for none.
+std::vector<std::string> partition_features(const std::string& sinfo_output, const std::string& partition);
+
+// One warning line when this build needs x86 features (`required`, from
+// kernels::build_isa_requirements(): empty for the portable build) that nodes of the partition
+// may lack: a node group reports instruction-set features (avx*, sse4*, fma, x86-64-vN) without
+// all of them, or some group reports none, so nobody can tell. nullopt when there is nothing to say.
+std::optional<std::string> isa_warning(const std::vector<std::string>& required,
+                                       const std::vector<std::string>& feature_lists, const std::string& partition);
 
 int command_submit(const std::vector<std::string>& args);
 

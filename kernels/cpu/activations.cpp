@@ -2,13 +2,13 @@
 // and the sum of squares (for gradient-norm clipping, accumulated in double).
 // All loops are `omp parallel for simd` over the flat range; float uses the vectorisable
 // exp from vec_math.h, double uses <cmath> (exact, for the finite-difference tests).
+// Compiled once per instruction-set variant (kernels/cpu/isa.h); entry points in dispatch.cpp.
 #include <cmath>
 
-#include "core/error.h"
+#include "kernels/cpu/isa_kernels.inc"
 #include "kernels/cpu/vec_math.h"
-#include "kernels/kernels.h"
 
-namespace plinth::kernels {
+namespace plinth::kernels::PLINTH_ISA_NS {
 
 using detail::kParallelMin;
 using detail::vsigmoid;
@@ -120,4 +120,4 @@ PLINTH_INSTANTIATE(float)
 PLINTH_INSTANTIATE(double)
 #undef PLINTH_INSTANTIATE
 
-}  // namespace plinth::kernels
+}  // namespace plinth::kernels::PLINTH_ISA_NS

@@ -3,18 +3,17 @@
 //   p -= lr * ( (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps) + wd * p )
 // The bias corrections are computed once in double; the loop is `omp parallel for simd`.
 // kernels/cuda/adamw.cu implements the same formula on the GPU.
+// Compiled once per instruction-set variant (kernels/cpu/isa.h); dispatch.cpp checks the step
+// and the length before calling it.
 #include <cmath>
 
-#include "core/error.h"
+#include "kernels/cpu/isa_kernels.inc"
 #include "kernels/cpu/vec_math.h"
-#include "kernels/kernels.h"
 
-namespace plinth::kernels {
+namespace plinth::kernels::PLINTH_ISA_NS {
 
 // p, g, m, v (n)
 void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const AdamWArgs& args) {
-  PLINTH_CHECK(args.step >= 1, Internal, "adamw_update: step is 1-based (got ", args.step, ")");
-  PLINTH_CHECK(n >= 0, Internal, "adamw_update: negative length ", n);
   const float b1 = args.beta1, b2 = args.beta2, eps = args.eps, lr = args.lr, wd = args.weight_decay;
   const float gs = args.grad_scale;
   const float bc1 = float(1.0 / (1.0 - std::pow(double(b1), double(args.step))));  // 1 / (1 - b1^t)
@@ -30,4 +29,4 @@ void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const
   }
 }
 
-}  // namespace plinth::kernels
+}  // namespace plinth::kernels::PLINTH_ISA_NS

@@ -10,16 +10,16 @@
 // Scratch per thread: forward S^T (kBlock^2) + Q^T and acc (kBlock x HS each) + 4 kBlock
 // vectors; backward P^T and dS^T (2 kBlock^2) + Q^T, dout^T (2 HS x kBlock) + a kBlock vector.
 // For float, kBlock = 64, HS = 64: 49 KiB forward, 64 KiB backward. Never (T, T).
+// Compiled once per instruction-set variant (kernels/cpu/isa.h); dispatch.cpp checks shapes.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "core/aligned_buffer.h"
-#include "core/error.h"
+#include "kernels/cpu/isa_kernels.inc"
 #include "kernels/cpu/vec_math.h"
-#include "kernels/kernels.h"
 
-namespace plinth::kernels {
+namespace plinth::kernels::PLINTH_ISA_NS {
 
 using detail::vexp;
 using detail::vlog;
@@ -27,12 +27,6 @@ using detail::vlog;
 namespace {
 
 constexpr int64_t kBlock = 64;  // query and key block rows
-
-void check_attention_shape(const char* what, int64_t B, int64_t T, int64_t NH, int64_t NKV, int64_t HS) {
-  PLINTH_CHECK(B >= 0 && T >= 0 && NH > 0 && NKV > 0 && HS > 0 && NH % NKV == 0, Internal, what,
-               ": bad shape B=", B, " T=", T, " NH=", NH, " NKV=", NKV, " HS=", HS,
-               " (NH must be a multiple of NKV)");
-}
 
 // dst (HS, rows), row stride kBlock  <-  src (rows, HS), row stride ld
 template <typename F>
@@ -47,7 +41,6 @@ void transpose_block(F* dst, const F* src, int64_t rows, int64_t HS, int64_t ld)
 template <typename F>
 void attention_forward(F* out, F* lse, const F* q, const F* k, const F* v, int64_t B, int64_t T, int64_t NH,
                        int64_t NKV, int64_t HS) {
-  check_attention_shape("attention_forward", B, T, NH, NKV, HS);
   const int64_t group = NH / NKV, qstride = NH * HS, kstride = NKV * HS;
   const int64_t nblk = (T + kBlock - 1) / kBlock, ntasks = B * NH * nblk;
   const F scale = F(1.0 / std::sqrt(double(HS)));
@@ -128,7 +121,6 @@ void attention_forward(F* out, F* lse, const F* q, const F* k, const F* v, int64
 template <typename F>
 void attention_backward(F* dq, F* dk, F* dv, const F* dout, const F* q, const F* k, const F* v, const F* out,
                         const F* lse, int64_t B, int64_t T, int64_t NH, int64_t NKV, int64_t HS) {
-  check_attention_shape("attention_backward", B, T, NH, NKV, HS);
   if (!dq && !dk && !dv) return;
   const int64_t group = NH / NKV, qstride = NH * HS, kstride = NKV * HS;
   const int64_t nblk = (T + kBlock - 1) / kBlock, ntasks = B * NKV;
@@ -204,4 +196,4 @@ template void attention_backward<double>(double*, double*, double*, const double
                                          const double*, const double*, const double*, int64_t, int64_t, int64_t,
                                          int64_t, int64_t);
 
-}  // namespace plinth::kernels
+}  // namespace plinth::kernels::PLINTH_ISA_NS

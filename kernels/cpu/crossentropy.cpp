@@ -3,26 +3,20 @@
 // never read in the forward and get gradient 0. Each row uses a stable logsumexp
 // (max + log sum exp(x - max)); rows run in parallel. A negative target means "ignore":
 // loss 0 and an all-zero gradient row. The backward writes dlogits and may alias logits.
+// Compiled once per instruction-set variant (kernels/cpu/isa.h); dispatch.cpp checks shapes and
+// targets first.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
-#include "core/error.h"
+#include "kernels/cpu/isa_kernels.inc"
 #include "kernels/cpu/vec_math.h"
-#include "kernels/kernels.h"
 
-namespace plinth::kernels {
+namespace plinth::kernels::PLINTH_ISA_NS {
 
 using detail::vexp;
 
 namespace {
-
-void check_targets(const char* what, const int32_t* targets, int64_t N, int64_t V, int64_t Vp) {
-  PLINTH_CHECK(N >= 0 && V > 0 && Vp >= V, Internal, what, ": bad shape N=", N, " V=", V, " Vp=", Vp);
-  for (int64_t n = 0; n < N; ++n)
-    PLINTH_CHECK(targets[n] < V, Input, what, ": target ", targets[n], " at row ", n, " is outside the vocabulary (V=",
-                 V, ")");
-}
 
 constexpr int64_t kSumChunk = 2048;  // exp sums: float partials per chunk, added in double
 
@@ -50,7 +44,6 @@ F row_logsumexp(const F* x, int64_t V) {
 // losses (N) = logsumexp(logits[n, :V]) - logits[n, target[n]]  (0 where target < 0)
 template <typename F>
 void crossentropy_forward(F* losses, const F* logits, const int32_t* targets, int64_t N, int64_t V, int64_t Vp) {
-  check_targets("crossentropy_forward", targets, N, V, Vp);
 #pragma omp parallel for schedule(static) if (N * V >= detail::kParallelMin)
   for (int64_t n = 0; n < N; ++n) {
     const F* x = logits + n * Vp;
@@ -64,7 +57,6 @@ void crossentropy_forward(F* losses, const F* logits, const int32_t* targets, in
 template <typename F>
 void crossentropy_backward(F* dlogits, const F* logits, const int32_t* targets, const F* dlosses, int64_t N,
                            int64_t V, int64_t Vp) {
-  check_targets("crossentropy_backward", targets, N, V, Vp);
 #pragma omp parallel for schedule(static) if (N * V >= detail::kParallelMin)
   for (int64_t n = 0; n < N; ++n) {
     const F* x = logits + n * Vp;
@@ -106,4 +98,4 @@ template void crossentropy_backward<float>(float*, const float*, const int32_t*,
 template void crossentropy_backward<double>(double*, const double*, const int32_t*, const double*, int64_t,
                                             int64_t, int64_t);
 
-}  // namespace plinth::kernels
+}  // namespace plinth::kernels::PLINTH_ISA_NS

@@ -3,14 +3,14 @@
 // dweight/dbias are sums over rows; they are computed in a second pass parallel over column
 // chunks (each column summed in row order), so results do not depend on the thread count.
 // Row statistics use two-pass mean/variance in the kernel's precision.
+// Compiled once per instruction-set variant (kernels/cpu/isa.h); dispatch.cpp checks shapes.
 #include <algorithm>
 #include <cmath>
 
-#include "core/error.h"
+#include "kernels/cpu/isa_kernels.inc"
 #include "kernels/cpu/vec_math.h"
-#include "kernels/kernels.h"
 
-namespace plinth::kernels {
+namespace plinth::kernels::PLINTH_ISA_NS {
 
 using detail::kParallelMin;
 
@@ -52,7 +52,6 @@ void norm_param_grads(F* dweight, F* dbias, const F* dout, const F* inp, const F
 template <typename F>
 void layernorm_forward(F* out, F* mean, F* rstd, const F* inp, const F* weight, const F* bias, int64_t N,
                        int64_t C, F eps) {
-  PLINTH_CHECK(N >= 0 && C > 0, Internal, "layernorm_forward: bad shape N=", N, " C=", C);
 #pragma omp parallel for schedule(static) if (N * C >= kParallelMin)
   for (int64_t n = 0; n < N; ++n) {
     const F* x = inp + n * C;
@@ -82,7 +81,6 @@ void layernorm_forward(F* out, F* mean, F* rstd, const F* inp, const F* weight, 
 template <typename F>
 void layernorm_backward(F* dinp, F* dweight, F* dbias, const F* dout, const F* inp, const F* weight,
                         const F* mean, const F* rstd, int64_t N, int64_t C) {
-  PLINTH_CHECK(N >= 0 && C > 0, Internal, "layernorm_backward: bad shape N=", N, " C=", C);
   if (dinp) {
 #pragma omp parallel for schedule(static) if (N * C >= kParallelMin)
     for (int64_t n = 0; n < N; ++n) {
@@ -109,7 +107,6 @@ void layernorm_backward(F* dinp, F* dweight, F* dbias, const F* dout, const F* i
 // out (N, C) = inp * rstd * weight, rstd (N) = 1 / sqrt(mean_c(inp^2) + eps)
 template <typename F>
 void rmsnorm_forward(F* out, F* rstd, const F* inp, const F* weight, int64_t N, int64_t C, F eps) {
-  PLINTH_CHECK(N >= 0 && C > 0, Internal, "rmsnorm_forward: bad shape N=", N, " C=", C);
 #pragma omp parallel for schedule(static) if (N * C >= kParallelMin)
   for (int64_t n = 0; n < N; ++n) {
     const F* x = inp + n * C;
@@ -129,7 +126,6 @@ void rmsnorm_forward(F* out, F* rstd, const F* inp, const F* weight, int64_t N, 
 template <typename F>
 void rmsnorm_backward(F* dinp, F* dweight, const F* dout, const F* inp, const F* weight, const F* rstd,
                       int64_t N, int64_t C) {
-  PLINTH_CHECK(N >= 0 && C > 0, Internal, "rmsnorm_backward: bad shape N=", N, " C=", C);
   if (dinp) {
 #pragma omp parallel for schedule(static) if (N * C >= kParallelMin)
     for (int64_t n = 0; n < N; ++n) {
@@ -163,4 +159,4 @@ template void rmsnorm_backward<float>(float*, float*, const float*, const float*
 template void rmsnorm_backward<double>(double*, double*, const double*, const double*, const double*,
                                        const double*, int64_t, int64_t);
 
-}  // namespace plinth::kernels
+}  // namespace plinth::kernels::PLINTH_ISA_NS

@@ -2,7 +2,8 @@
 // set_num_threads sizes both OpenMP's team (plinth's own loops) and OpenBLAS (the OpenMP build
 // shares that pool; inside a parallel region OpenBLAS runs single-threaded).
 // compute_setup describes the environment in one line for the run log: threads, the BLAS build
-// and the core kernel it picked, and the widest SIMD set the CPU supports (and we compiled for).
+// and the core kernel it picked, the widest SIMD set the CPU supports (and the build's baseline
+// code is compiled for), and the instruction-set variant of the hot kernels that runs (isa.h).
 #include <cblas.h>
 #include <omp.h>
 
@@ -58,11 +59,12 @@ std::string trim(std::string s) {
 
 }  // namespace
 
-// e.g. "threads=2 blas=OpenBLAS 0.3.21 DYNAMIC_ARCH ... (OPENMP, core SkylakeX) simd=avx512 (compiled avx512)"
+// e.g. "threads=2 blas=OpenBLAS 0.3.21 DYNAMIC_ARCH ... (OPENMP, core SkylakeX) simd=avx512 (compiled sse)
+// kernels=avx512". Also selects the kernel variant, so a bad PLINTH_CPU_ISA fails here, at start-up.
 std::string compute_setup() {
   return str_cat("threads=", num_threads(), " blas=", trim(openblas_get_config()), " (", blas_parallel(),
                  ", core ", trim(openblas_get_corename()), ") simd=", cpu_simd(), " (compiled ",
-                 compiled_simd(), ")");
+                 compiled_simd(), ") kernels=", cpu_isa_name());
 }
 
 }  // namespace plinth::kernels
