@@ -59,6 +59,10 @@ GradSync::GradSync(const ParamLayout& layout, comm::Communicator& dp, int64_t bu
   }
 }
 
+GradSync::~GradSync() {
+  work_.clear();
+}
+
 void GradSync::begin_step(float* grads) {
   grads_ = grads;
   for (size_t b = 0; b < buckets_.size(); ++b) {

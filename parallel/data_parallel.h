@@ -35,6 +35,11 @@ std::vector<GradBucket> grad_buckets(const ParamLayout& layout, int64_t bucket_b
 class GradSync {
  public:
   GradSync(const ParamLayout& layout, comm::Communicator& dp, int64_t bucket_bytes, ZeroStage zero);
+  // Bucket collectives still in flight (an exception left the step early) are settled first:
+  // their Works wait for them (or end the job) while staging_ still exists.
+  ~GradSync();
+  GradSync(const GradSync&) = delete;
+  GradSync& operator=(const GradSync&) = delete;
 
   // Call before the backward of the last micro-batch of a step.
   void begin_step(float* grads);

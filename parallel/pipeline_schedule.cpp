@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "parallel/comm/tags.h"
 
 namespace plinth::parallel {
 namespace {
@@ -59,10 +60,14 @@ std::vector<Compute> compute_order(ScheduleKind kind, const PipelineShape& s, in
   return out;
 }
 
-// A message is named by its kind, micro-batch and the virtual stage that receives it.
+// A message is named by its direction, micro-batch and the model chunk that receives it: unique
+// per receiving rank within one step (every message of a step may be in flight at once: the
+// executor posts all receives up front), the same every step (no message outlives its step),
+// and below kPipelineTagCount whenever pipeline_schedule_validate accepts the shape.
 int message_tag(const PipelineShape& s, ActionKind kind, int micro, int receiver_vs) {
   const int grad = kind == ActionKind::SendGrad || kind == ActionKind::RecvGrad ? 1 : 0;
-  return (micro * s.virtual_stages() + receiver_vs) * 2 + grad;
+  const int receiver_chunk = receiver_vs / s.stages;
+  return comm::kPipelineTagBase + (micro * s.chunks + receiver_chunk) * 2 + grad;
 }
 
 // Surrounds each compute action with its messages.
@@ -125,10 +130,27 @@ void pipeline_schedule_validate(ScheduleKind kind, const PipelineShape& s) {
     PLINTH_CHECK(s.chunks == 1, Config, "parallel.pp_chunks = ", s.chunks, " needs parallel.pp_schedule = interleaved (",
                  "got ", schedule_kind_name(kind), ")");
   }
+  pipeline_tags_validate(s);
   if (kind != ScheduleKind::GPipe)
     PLINTH_CHECK(s.micro_batches >= s.stages, Config, "parallel.pp_schedule = ", schedule_kind_name(kind),
                  " needs at least parallel.pp (", s.stages, ") micro-batches per step, got ", s.micro_batches,
                  " (= train.global_batch / (train.micro_batch x parallel.dp)); lower train.micro_batch");
+}
+
+int pipeline_max_micro_batches(int chunks) { return comm::kPipelineTagCount / (2 * std::max(1, chunks)); }
+
+void pipeline_tags_validate(const PipelineShape& s, int tag_ub) {
+  if (s.stages == 1) return;   // one stage sends no messages
+  const int64_t needed = int64_t{2} * s.micro_batches * s.chunks;
+  PLINTH_CHECK(s.micro_batches <= pipeline_max_micro_batches(s.chunks), Config,
+               "the pipeline layout needs 2 x parallel.pp_chunks (", s.chunks, ") x micro-batches per step (",
+               s.micro_batches, " = train.global_batch / (train.micro_batch x parallel.dp)) = ", needed,
+               " message tags per step, more than the ", comm::kPipelineTagCount,
+               " reserved for pipeline messages (MPI guarantees tags up to ", comm::kTagMax,
+               "; parallel.pp does not matter): raise train.micro_batch or lower train.global_batch or parallel.pp_chunks");
+  const int top = comm::kPipelineTagBase + comm::kPipelineTagCount - 1;
+  PLINTH_CHECK(tag_ub >= top, Comm, "the pipeline group's MPI_TAG_UB is ", tag_ub, ", below the pipeline's tags (up to ",
+               top, "; MPI guarantees ", comm::kTagMax, ")");
 }
 
 std::vector<PipelineAction> pipeline_schedule(ScheduleKind kind, const PipelineShape& s, int stage) {
@@ -138,6 +160,9 @@ std::vector<PipelineAction> pipeline_schedule(ScheduleKind kind, const PipelineS
 }
 
 std::vector<PipelineAction> pipeline_forward_schedule(const PipelineShape& s, int stage) {
+  PLINTH_CHECK(s.stages == 1 || s.micro_batches <= pipeline_max_micro_batches(s.chunks), Internal, "forward schedule of ",
+               s.micro_batches, " micro-batches x ", s.chunks, " chunks: more than the pipeline's tags allow in one "
+               "call (", pipeline_max_micro_batches(s.chunks), " micro-batches); run it in rounds");
   std::vector<Compute> order;
   for (int c = 0; c < s.chunks; ++c)
     for (int i = 0; i < s.micro_batches; ++i) order.push_back({ActionKind::Forward, i, c});

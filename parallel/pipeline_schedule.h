@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "parallel/comm/tags.h"
+
 namespace plinth::parallel {
 
 enum class ScheduleKind { GPipe, OneFOneB, Interleaved };
@@ -37,7 +39,8 @@ struct PipelineAction {
   int micro = 0;   // micro-batch index
   int chunk = 0;   // this rank's model chunk (virtual stage chunk * stages + stage)
   int peer = -1;   // for messages: the other stage (rank in the pp group)
-  int tag = -1;    // for messages: equal on the matching send and receive, unique within a step
+  int tag = -1;    // for messages: equal on the matching send and receive, unique per receiver within a step,
+                   // in [kPipelineTagBase, kPipelineTagBase + kPipelineTagCount) (parallel/comm/tags.h)
   bool operator==(const PipelineAction&) const = default;
 };
 
@@ -46,12 +49,23 @@ const char* schedule_kind_name(ScheduleKind k);
 
 // Throws plinth::Error(Config) naming the parallel.* key: stages < 1, micro-batches < 1,
 // 1F1B / interleaved with fewer micro-batches than stages, interleaved with chunks < 2 or
-// micro-batches not a multiple of stages, chunks != 1 for GPipe / 1F1B.
+// micro-batches not a multiple of stages, chunks != 1 for GPipe / 1F1B, more messages per step
+// than the pipeline's tag range holds (pipeline_tags_validate).
 void pipeline_schedule_validate(ScheduleKind kind, const PipelineShape& shape);
+
+// Message tags: one per (receiving chunk, micro-batch, direction) of a step, so a step of m
+// micro-batches over v chunks uses 2 m v tags whatever parallel.pp and however long the run.
+// The most micro-batches one step (or one forward-only call) may have with `chunks` chunks.
+int pipeline_max_micro_batches(int chunks);
+// Config error naming parallel.pp_chunks and the micro-batches per step when the shape needs
+// more tags than comm::kPipelineTagCount; Comm error when the group's tag_ub cannot hold them.
+// A single stage (no messages) passes whatever its micro-batches.
+void pipeline_tags_validate(const PipelineShape& shape, int tag_ub = comm::kTagMax);
 
 // The actions of `stage` for one training step (validated first).
 std::vector<PipelineAction> pipeline_schedule(ScheduleKind kind, const PipelineShape& shape, int stage);
-// Forward passes only (evaluation): every chunk's forwards in micro-batch order with their messages.
+// Forward passes only (evaluation): every chunk's forwards in micro-batch order with their
+// messages; at most pipeline_max_micro_batches(chunks) micro-batches (callers run rounds).
 std::vector<PipelineAction> pipeline_forward_schedule(const PipelineShape& shape, int stage);
 
 // The most micro-batches whose forward has run on `chunk` but whose backward has not

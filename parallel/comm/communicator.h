@@ -6,11 +6,18 @@
 // same counts and dtype; buffers stay valid and untouched until the Work completes. Errors
 // (including a timeout: a peer lost or stuck) are carried by the Work and thrown by wait()
 // as plinth::Error(Comm) naming the operation, the group and the rank.
+// A Work destroyed before it completed (an exception unwinding past it) never leaves MPI or a
+// worker thread writing into, or reading from, the caller's buffer: its destructor cancels a
+// receive, waits (up to the group's timeout) for anything else, and if that cannot end the
+// operation it aborts the job with a message naming the operation, group and rank. It never
+// throws. Point-to-point tags come from parallel/comm/tags.h.
 #pragma once
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "parallel/comm/tags.h"
 
 namespace plinth::comm {
 
@@ -23,6 +30,7 @@ const char* dtype_name(DType t);
 // An operation in flight.
 class Work {
  public:
+  // Returns only once the operation can no longer touch its buffers (see the file comment).
   virtual ~Work() = default;
   // Blocks until done; throws plinth::Error(Comm) on failure or after the group's timeout.
   virtual void wait() = 0;
@@ -38,6 +46,8 @@ class Communicator {
   virtual int size() const = 0;
   virtual const std::string& name() const = 0;   // "world", "dp", "tp", "pp", ...
   virtual double timeout_s() const = 0;
+  // The largest point-to-point tag this group accepts (MPI_TAG_UB; at least kTagMax).
+  virtual int tag_ub() const { return kTagMax; }
 
   virtual std::unique_ptr<Work> all_reduce_async(void* buf, int64_t count, DType t, ReduceOp op) = 0;
   // send holds sum(counts) elements, rank by rank; recv receives counts[rank()] reduced ones.

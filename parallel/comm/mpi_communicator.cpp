@@ -76,9 +76,71 @@ struct OpLabel {
   std::string text;
 };
 
+// What a communicator shares with its Works, which may outlive it.
+struct GroupState {
+  std::atomic<bool> stuck{false};   // an operation timed out: a peer is lost or stuck, and the
+                                    // worker (if any) may be blocked in MPI for ever
+};
+
+// Ends the job when an MPI operation still owns a caller's buffer past the group's timeout and
+// nothing can take the buffer back from MPI (a blocking call, a collective, a send MPI cannot
+// cancel). With the comm watchdog, the one place below launch/ that ends the process.
+[[noreturn]] void abort_job(const char* what) noexcept {
+  std::fprintf(stderr, "[plinth] error: communication error: %s; aborting the job\n", what);
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, 1);
+  std::abort();   // MPI_Abort does not return
+}
+
+std::string timeout_text(const std::string& label, double timeout_s) {
+  return str_cat(label, " did not complete within ", timeout_s,
+                 " s: a peer rank is lost or stuck (parallel.comm_timeout)");
+}
+
+// Why a destroyed Work ends the job: it is still running and owns the caller's buffer.
+[[noreturn]] void abort_abandoned(const std::string& label, double timeout_s, bool group_stuck) noexcept {
+  std::string what;
+  try {
+    what = str_cat(group_stuck ? str_cat(label, " cannot complete: an operation on its group did not complete within ",
+                                         timeout_s, " s: a peer rank is lost or stuck (parallel.comm_timeout)")
+                               : timeout_text(label, timeout_s),
+                   "; its Work was destroyed (an error is unwinding) while MPI still owns its buffer");
+  } catch (...) {
+    what = "an MPI operation whose Work was destroyed did not complete";
+  }
+  abort_job(what.c_str());
+}
+
+// Kinds of MPI request, for what a destroyed Work may do: only a receive can be cancelled.
+enum class OpKind { Collective, Send, Recv };
+
 class MpiWork final : public Work {
  public:
-  MpiWork(OpLabel label, double timeout_s) : label_(std::move(label)), timeout_s_(timeout_s) {}
+  MpiWork(OpLabel label, OpKind kind, double timeout_s, std::shared_ptr<GroupState> group)
+      : label_(std::move(label)), kind_(kind), timeout_s_(timeout_s), group_(std::move(group)) {}
+  // Destroyed before completion: a receive is cancelled (MPI 3.1 sec. 3.8.4: the cancelled
+  // request then completes locally, either cancelled or with its whole message received); a
+  // collective or a send is waited for with the group's timeout (at once given up when the
+  // group already timed out), then a send is offered to MPI_Cancel (Open MPI declines); if
+  // MPI still holds the buffer after that, the job is aborted rather than let MPI touch memory
+  // the caller is about to free.
+  ~MpiWork() override {
+    if (!pending()) return;
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (finalized) return;   // MPI is gone, and with it every request
+    if (kind_ == OpKind::Recv) {
+      cancel_all();
+      if (settle(timeout_s_)) return;
+    } else {
+      if (!group_->stuck.load() && settle(timeout_s_)) return;
+      if (kind_ == OpKind::Send) {
+        cancel_all();
+        if (settle(1.0)) return;
+      }
+    }
+    abort_abandoned(label_.text, timeout_s_, group_->stuck.load());
+  }
 
   std::vector<MPI_Request> requests;   // completed requests become MPI_REQUEST_NULL
   std::vector<int> counts, displs;     // arguments MPI reads until completion
@@ -105,17 +167,45 @@ class MpiWork final : public Work {
     while (!test()) {
       if (++polls % 256 != 0) continue;
       const double waited = std::chrono::duration<double>(Clock::now() - start).count();
-      if (timeout_s_ > 0 && waited > timeout_s_)
-        PLINTH_THROW(Comm, label_.text, " did not complete within ", timeout_s_,
-                     " s: a peer rank is lost or stuck (parallel.comm_timeout)");
+      if (timeout_s_ > 0 && waited > timeout_s_) {
+        group_->stuck.store(true);
+        PLINTH_THROW(Comm, timeout_text(label_.text, timeout_s_));
+      }
       if (waited > 1.0) std::this_thread::yield();
     }
     if (!error.empty()) PLINTH_THROW(Comm, label_.text, " failed: ", error);
   }
 
  private:
+  bool pending() const {
+    return std::any_of(requests.begin(), requests.end(), [](MPI_Request r) { return r != MPI_REQUEST_NULL; });
+  }
+  void cancel_all() noexcept {
+    for (MPI_Request& r : requests)
+      if (r != MPI_REQUEST_NULL) MPI_Cancel(&r);
+  }
+  // Polls every request until none is pending or timeout_s (<= 0: no limit) has passed; a
+  // request whose test fails is finished as far as MPI's use of the buffer goes.
+  bool settle(double timeout_s) noexcept {
+    const auto start = Clock::now();
+    for (int64_t polls = 1;; ++polls) {
+      for (MPI_Request& r : requests) {
+        if (r == MPI_REQUEST_NULL) continue;
+        int flag = 0;
+        if (MPI_Test(&r, &flag, MPI_STATUS_IGNORE) != MPI_SUCCESS) r = MPI_REQUEST_NULL;
+      }
+      if (!pending()) return true;
+      if (polls % 256 != 0) continue;
+      const double waited = std::chrono::duration<double>(Clock::now() - start).count();
+      if (timeout_s > 0 && waited > timeout_s) return false;
+      if (waited > 1.0) std::this_thread::yield();
+    }
+  }
+
   OpLabel label_;
+  OpKind kind_;
   double timeout_s_;
+  std::shared_ptr<GroupState> group_;
 };
 
 // ---- collectives on a worker thread (when MPI provides MPI_THREAD_MULTIPLE) ----
@@ -147,8 +237,27 @@ int spin_polls_for_this_node() {
 
 class ThreadWork final : public Work {
  public:
-  ThreadWork(std::shared_ptr<TaskState> st, OpLabel label, double timeout_s, bool* stuck, int spin_polls)
-      : st_(std::move(st)), label_(std::move(label)), timeout_s_(timeout_s), stuck_(stuck), spin_polls_(spin_polls) {}
+  ThreadWork(std::shared_ptr<TaskState> st, OpLabel label, double timeout_s, std::shared_ptr<GroupState> group,
+             int spin_polls)
+      : st_(std::move(st)), label_(std::move(label)), timeout_s_(timeout_s), group_(std::move(group)),
+        spin_polls_(spin_polls) {}
+  // Destroyed before completion: the worker still owns the buffer (queued or inside a blocking
+  // MPI call that nothing can interrupt). Wait for it with the group's timeout (not at all when
+  // the group already timed out); if it has not finished by then, abort the job.
+  ~ThreadWork() override {
+    if (st_->done_flag.load(std::memory_order_acquire)) return;
+    const bool stuck = group_->stuck.load();
+    if (!stuck) {
+      std::unique_lock<std::mutex> lock(st_->m);
+      auto ready = [&] { return st_->done; };
+      if (timeout_s_ <= 0) {
+        st_->cv.wait(lock, ready);
+        return;
+      }
+      if (st_->cv.wait_for(lock, std::chrono::duration<double>(timeout_s_), ready)) return;
+    }
+    abort_abandoned(label_.text, timeout_s_, stuck);
+  }
   void wait() override {
     // Poll with yields first (the worker may need this core), then sleep on the condition.
     // The deadline is fixed before polling and checked while polling: when other threads are
@@ -163,9 +272,8 @@ class ThreadWork final : public Work {
     auto ready = [&] { return st_->done; };
     if (timeout_s_ > 0) {
       if (!st_->cv.wait_until(lock, deadline, ready)) {
-        *stuck_ = true;
-        PLINTH_THROW(Comm, label_.text, " did not complete within ", timeout_s_,
-                     " s: a peer rank is lost or stuck (parallel.comm_timeout)");
+        group_->stuck.store(true);
+        PLINTH_THROW(Comm, timeout_text(label_.text, timeout_s_));
       }
     } else {
       st_->cv.wait(lock, ready);
@@ -178,7 +286,7 @@ class ThreadWork final : public Work {
   std::shared_ptr<TaskState> st_;
   OpLabel label_;
   double timeout_s_;
-  bool* stuck_;
+  std::shared_ptr<GroupState> group_;
   int spin_polls_;
 };
 
@@ -254,7 +362,8 @@ class CollectiveWorker {
 // Guards a blocking MPI call made on the caller's thread: if it has not returned by the
 // deadline, the watchdog prints an error naming the operation, group and rank, and aborts the
 // job (a blocking MPI call cannot be interrupted, and a hang must not outlive the timeout).
-// This is the one place below launch/ that ends the process, on purpose. Arming costs two
+// With abort_job's other caller (a destroyed Work that MPI still owns), the one place below
+// launch/ that ends the process, on purpose. Arming costs two
 // atomic stores and a label copy; the watchdog thread wakes a few times per timeout period.
 class Watchdog {
  public:
@@ -282,10 +391,10 @@ class Watchdog {
       std::this_thread::sleep_for(period);
       const int64_t t = armed_at_.load(std::memory_order_acquire);
       if (t == 0 || static_cast<double>(now_ns() - t) * 1e-9 <= timeout_s_) continue;
-      std::fprintf(stderr, "[plinth] error: communication error: %s did not complete within %g s: a peer rank is lost "
-                   "or stuck (parallel.comm_timeout); aborting the job\n", label_.data(), timeout_s_);
-      std::fflush(stderr);
-      MPI_Abort(MPI_COMM_WORLD, 1);
+      char what[512];
+      std::snprintf(what, sizeof what, "%s did not complete within %g s: a peer rank is lost or stuck "
+                    "(parallel.comm_timeout)", label_.data(), timeout_s_);
+      abort_job(what);
     }
   }
 
@@ -306,12 +415,20 @@ class MpiCommunicator final : public Communicator {
     int provided = MPI_THREAD_SINGLE;
     MPI_Query_thread(&provided);
     threaded_ = provided == MPI_THREAD_MULTIPLE;
+    // MPI_TAG_UB is attached to MPI_COMM_WORLD; MPI guarantees at least kTagMax, and every tag
+    // plinth uses lies below that (tags.h), so a smaller bound is a broken MPI, refused here.
+    void* attr = nullptr;
+    int found = 0;
+    MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_TAG_UB, &attr, &found);
+    if (found && attr) tag_ub_ = *static_cast<int*>(attr);
+    PLINTH_CHECK(tag_ub_ >= kTagMax, Comm, "this MPI's MPI_TAG_UB is ", tag_ub_, ", below the ", kTagMax,
+                 " the MPI standard guarantees and plinth's tags need (parallel/comm/tags.h)");
   }
   ~MpiCommunicator() override {
     // A timed-out collective that has since completed (the late peer joined) leaves the worker
     // idle: join it and free the communicator. One still blocked is abandoned, and its MPI_Comm
     // is leaked on purpose (freeing it under a pending call is undefined).
-    const bool abandon = stuck_ && !worker_.idle();
+    const bool abandon = group_->stuck.load() && !worker_.idle();
     worker_.stop(abandon);
     int finalized = 0;
     MPI_Finalized(&finalized);
@@ -322,6 +439,7 @@ class MpiCommunicator final : public Communicator {
   int size() const override { return size_; }
   const std::string& name() const override { return name_; }
   double timeout_s() const override { return timeout_s_; }
+  int tag_ub() const override { return tag_ub_; }
 
   // Blocking collectives run on the calling thread when the worker is idle (no hand-off cost),
   // guarded by the watchdog; otherwise they queue behind the worker's collectives.
@@ -362,7 +480,7 @@ class MpiCommunicator final : public Communicator {
     char* p = static_cast<char*>(buf);
     for (int64_t done = 0; done < count; done += kChunk) {
       const int n = static_cast<int>(std::min(kChunk, count - done));
-      w->requests.emplace_back();
+      w->requests.push_back(MPI_REQUEST_NULL);
       check(MPI_Iallreduce(MPI_IN_PLACE, p + done * dtype_size(t), n, mpi_type(t), mpi_op(op), comm_,
                            &w->requests.back()), *w);
     }
@@ -378,7 +496,7 @@ class MpiCommunicator final : public Communicator {
       });
     auto w = make_work(what);
     w->counts = to_int(counts, "reduce_scatter");
-    w->requests.emplace_back();
+    w->requests.push_back(MPI_REQUEST_NULL);
     check(MPI_Ireduce_scatter(send, recv, w->counts.data(), mpi_type(t), mpi_op(op), comm_, &w->requests.back()), *w);
     return w;
   }
@@ -394,7 +512,7 @@ class MpiCommunicator final : public Communicator {
     auto w = make_work(what);
     w->counts = std::move(n);
     w->displs = std::move(d);
-    w->requests.emplace_back();
+    w->requests.push_back(MPI_REQUEST_NULL);
     check(MPI_Iallgatherv(send, w->counts[static_cast<size_t>(rank_)], mpi_type(t), recv, w->counts.data(),
                           w->displs.data(), mpi_type(t), comm_, &w->requests.back()), *w);
     return w;
@@ -408,21 +526,23 @@ class MpiCommunicator final : public Communicator {
       return on_worker(str_cat("broadcast of ", count, " ", dtype_name(t), " from rank ", root),
                        [=, c = comm_] { return MPI_Bcast(buf, n, mpi_type(t), root, c); });
     }
-    w->requests.emplace_back();
+    w->requests.push_back(MPI_REQUEST_NULL);
     check(MPI_Ibcast(buf, fits(count, "broadcast"), mpi_type(t), root, comm_, &w->requests.back()), *w);
     return w;
   }
 
   std::unique_ptr<Work> send_async(const void* buf, int64_t count, DType t, int peer, int tag) override {
-    auto w = make_work(str_cat("send of ", count, " ", dtype_name(t), " to rank ", peer, " (tag ", tag, ")"));
-    w->requests.emplace_back();
+    check_tag(tag, "send", peer);
+    auto w = make_work(str_cat("send of ", count, " ", dtype_name(t), " to rank ", peer, " (tag ", tag, ")"), OpKind::Send);
+    w->requests.push_back(MPI_REQUEST_NULL);
     check(MPI_Isend(buf, fits(count, "send"), mpi_type(t), peer, tag, comm_, &w->requests.back()), *w);
     return w;
   }
 
   std::unique_ptr<Work> recv_async(void* buf, int64_t count, DType t, int peer, int tag) override {
-    auto w = make_work(str_cat("recv of ", count, " ", dtype_name(t), " from rank ", peer, " (tag ", tag, ")"));
-    w->requests.emplace_back();
+    check_tag(tag, "recv", peer);
+    auto w = make_work(str_cat("recv of ", count, " ", dtype_name(t), " from rank ", peer, " (tag ", tag, ")"), OpKind::Recv);
+    w->requests.push_back(MPI_REQUEST_NULL);
     check(MPI_Irecv(buf, fits(count, "recv"), mpi_type(t), peer, tag, comm_, &w->requests.back()), *w);
     return w;
   }
@@ -430,7 +550,7 @@ class MpiCommunicator final : public Communicator {
   std::unique_ptr<Work> barrier_async() override {
     if (threaded_) return on_worker("barrier", [c = comm_] { return MPI_Barrier(c); });
     auto w = make_work("barrier");
-    w->requests.emplace_back();
+    w->requests.push_back(MPI_REQUEST_NULL);
     check(MPI_Ibarrier(comm_, &w->requests.back()), *w);
     return w;
   }
@@ -467,16 +587,23 @@ class MpiCommunicator final : public Communicator {
     return std::make_unique<ThreadWork>(
         worker_.submit(std::move(fn)),
         OpLabel{str_cat(what, " on group '", name_, "' (rank ", rank_, " of ", size_, ", world rank ", world_rank_, ")")},
-        timeout_s_, &stuck_, spin_polls_);
+        timeout_s_, group_, spin_polls_);
   }
 
-  std::unique_ptr<MpiWork> make_work(const std::string& what) {
+  std::unique_ptr<MpiWork> make_work(const std::string& what, OpKind kind = OpKind::Collective) {
     return std::make_unique<MpiWork>(
         OpLabel{str_cat(what, " on group '", name_, "' (rank ", rank_, " of ", size_, ", world rank ", world_rank_, ")")},
-        timeout_s_);
+        kind, timeout_s_, group_);
   }
+  // After the call that started w's last request: a request that did not start is no request.
   void check(int rc, MpiWork& w) {
-    if (rc != MPI_SUCCESS) w.error = mpi_error_string(rc);
+    if (rc == MPI_SUCCESS) return;
+    w.error = mpi_error_string(rc);
+    w.requests.back() = MPI_REQUEST_NULL;
+  }
+  void check_tag(int tag, const char* op, int peer) const {
+    PLINTH_CHECK(tag >= 0 && tag <= tag_ub_, Comm, op, " on group '", name_, "' with peer ", peer, ": tag ", tag,
+                 " outside [0, MPI_TAG_UB = ", tag_ub_, "] (parallel/comm/tags.h)");
   }
   int fits(int64_t count, const char* op) const {
     PLINTH_CHECK(count >= 0 && count <= INT_MAX, Comm, op, " on group '", name_, "': count ", count,
@@ -514,7 +641,8 @@ class MpiCommunicator final : public Communicator {
   int world_rank_;
   int rank_ = 0, size_ = 1;
   bool threaded_ = false;   // collectives on worker_ (MPI_THREAD_MULTIPLE available)
-  bool stuck_ = false;      // an operation timed out: its worker may never return
+  int tag_ub_ = kTagMax;    // MPI_TAG_UB
+  std::shared_ptr<GroupState> group_ = std::make_shared<GroupState>();
   int spin_polls_ = spin_polls_for_this_node();
   CollectiveWorker worker_;
   Watchdog watchdog_;

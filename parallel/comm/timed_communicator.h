@@ -21,6 +21,7 @@ class TimedCommunicator final : public Communicator {
   int size() const override { return inner_.size(); }
   const std::string& name() const override { return inner_.name(); }
   double timeout_s() const override { return inner_.timeout_s(); }
+  int tag_ub() const override { return inner_.tag_ub(); }
 
   std::unique_ptr<Work> all_reduce_async(void* buf, int64_t count, DType t, ReduceOp op) override {
     return wrap(inner_.all_reduce_async(buf, count, t, op));

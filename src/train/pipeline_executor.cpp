@@ -2,7 +2,9 @@
 // activation slots, chunk forward/backward, non-blocking sends.
 #include "train/pipeline_executor.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <utility>
 
 #include "core/error.h"
@@ -26,11 +28,19 @@ PipelineExecutor::PipelineExecutor(const model::Model& model, comm::Communicator
       B_(B),
       T_(T),
       actions_(parallel::pipeline_schedule(kind, shape_, pp.rank())) {
+  parallel::pipeline_tags_validate(shape_, pp.tag_ub());
   slots_.resize(model.chunks().size());
   for (size_t c = 0; c < slots_.size(); ++c) {
     const int n = std::max(1, parallel::pipeline_peak_in_flight(actions_, static_cast<int>(c)));
     for (int i = 0; i < n; ++i) slots_[c].push_back(Slot{model.allocate_chunk_activations(static_cast<int>(c), B, T), {}});
   }
+}
+
+PipelineExecutor::~PipelineExecutor() {
+  // Sends still in flight (an exception left run() early) read from the slots' buffers: their
+  // Works wait for them (or end the job) before any buffer goes, whatever the member order.
+  for (auto& chunk : slots_)
+    for (Slot& s : chunk) s.sends.clear();
 }
 
 int64_t PipelineExecutor::activation_bytes() const {
@@ -55,10 +65,29 @@ double PipelineExecutor::train_step(comm::Communicator& tp, const float* params,
 
 double PipelineExecutor::forward_only(comm::Communicator& tp, const float* params, const std::vector<int64_t>& sizes,
                                       const std::vector<MicroBatchData>& data, double* sum_sq) {
-  parallel::PipelineShape s = shape_;
-  s.micro_batches = static_cast<int>(sizes.size());
-  return run(tp, params, nullptr, parallel::pipeline_forward_schedule(s, pp_.rank()), sizes, data, 0.0f, nullptr,
-             sum_sq);
+  PLINTH_CHECK(data.size() == sizes.size(), Internal, "pipeline: ", data.size(), " micro-batches of data for ",
+               sizes.size());
+  // In rounds of as many micro-batches as the pipeline's tags allow (an evaluation may hold
+  // more micro-batches than a step): every message of a round completes inside its run().
+  const size_t round = static_cast<size_t>(parallel::pipeline_max_micro_batches(shape_.chunks));
+  double loss = 0.0, sq = 0.0, waited = 0.0;
+  for (size_t first = 0; first < sizes.size(); first += round) {
+    const size_t n = std::min(round, sizes.size() - first);
+    const std::vector<int64_t> sz(sizes.begin() + static_cast<std::ptrdiff_t>(first),
+                                  sizes.begin() + static_cast<std::ptrdiff_t>(first + n));
+    const std::vector<MicroBatchData> d(data.begin() + static_cast<std::ptrdiff_t>(first),
+                                        data.begin() + static_cast<std::ptrdiff_t>(first + n));
+    parallel::PipelineShape s = shape_;
+    s.micro_batches = static_cast<int>(n);
+    double round_sq = 0.0;
+    loss += run(tp, params, nullptr, parallel::pipeline_forward_schedule(s, pp_.rank()), sz, d, 0.0f, nullptr,
+                &round_sq);
+    sq += round_sq;
+    waited += last_wait_s_;
+  }
+  if (sum_sq) *sum_sq = sq;
+  last_wait_s_ = waited;
+  return loss;
 }
 
 double PipelineExecutor::run(comm::Communicator& tp, const float* params, float* grads,
@@ -81,7 +110,8 @@ double PipelineExecutor::run(comm::Communicator& tp, const float* params, float*
   if (sum_sq) *sum_sq = 0.0;
 
   // 1. every receive of the step, posted now into its own buffer (sized like a slot's, so that
-  //    it can be swapped in)
+  //    it can be swapped in). If an exception leaves this function, `recvs` is destroyed and
+  //    each pending receive is cancelled (comm::Work's destructor) before the buffers can go.
   std::vector<std::unique_ptr<comm::Work>> recvs(acts.size());
   std::vector<size_t> buffer_of(acts.size(), 0);
   size_t n_buffers = 0;

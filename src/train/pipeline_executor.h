@@ -33,6 +33,9 @@ class PipelineExecutor {
   // pipeline group (rank = stage); micro_batches and (B, T): the shape of one training step.
   PipelineExecutor(const model::Model& model, comm::Communicator& pp, parallel::ScheduleKind kind, int micro_batches,
                    int64_t B, int64_t T);
+  ~PipelineExecutor();
+  PipelineExecutor(const PipelineExecutor&) = delete;
+  PipelineExecutor& operator=(const PipelineExecutor&) = delete;
 
   // One training step's forward and backward passes by the schedule; parameter gradients
   // accumulate into grads. The observer (and, under sequence parallelism, the tp reduction of
@@ -42,7 +45,7 @@ class PipelineExecutor {
                     float dloss, model::BackwardObserver* observer);
 
   // Forward passes only (evaluation): micro-batch i holds sizes[i] <= B sequences (0: skipped
-  // by every stage alike). On the rank holding the head: the sum over sequences of each
+  // by every stage alike), any number of them (run in rounds the pipeline's tags allow). On the rank holding the head: the sum over sequences of each
   // sequence's mean loss, and in *sum_sq the sum of their squares (standard errors); 0 elsewhere.
   double forward_only(comm::Communicator& tp, const float* params, const std::vector<int64_t>& sizes,
                       const std::vector<MicroBatchData>& data, double* sum_sq);

@@ -1,8 +1,9 @@
 // test_collectives.cpp -- every MPI communicator operation against a direct computation, at the
 // ranks mpirun gives (registered for 2 and 4), with sizes that are not multiples of the rank
-// count; overlapping async operations; grid sub-groups; the timeout of a collective that a
-// peer never joins in time.
+// count; overlapping async operations; grid sub-groups; the tag bound; the timeout of a
+// collective that a peer never joins in time.
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <cstdint>
 #include <thread>
@@ -99,6 +100,20 @@ int main() {
     s->wait();
     r->wait();
     for (float x : in) t.check(x == static_cast<float>((me + R - 1) % R), "ring value");
+  });
+
+  t.run("tag bound: MPI_TAG_UB >= 32767, tags outside [0, MPI_TAG_UB] refused naming the tag", [&] {
+    t.check(world->tag_ub() >= comm::kTagMax, str_cat("MPI_TAG_UB ", world->tag_ub()));
+    float x = 0;
+    for (int bad : {-1, world->tag_ub() == INT32_MAX ? -2 : world->tag_ub() + 1}) {
+      std::string msg;
+      try {
+        world->send_async(&x, 1, DType::F32, (me + 1) % R, bad);
+      } catch (const Error& e) {
+        msg = e.what();
+      }
+      t.check(msg.find(str_cat("tag ", bad, " outside [0, MPI_TAG_UB")) != std::string::npos, "message: " + msg);
+    }
   });
 
   t.run("two async all_reduces waited in reverse order, then barrier", [&] {
