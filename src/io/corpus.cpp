@@ -1,7 +1,18 @@
-// corpus.cpp -- Corpus::open (schema validation) and windowed token reads.
-// Validation is cheap and complete for the schema: attributes, dataset presence, dtypes and
-// sizes are checked on open; token values are range-checked only inside each window read.
+// corpus.cpp -- Corpus::open (schema and token-id validation) and windowed token reads.
+// Attributes, dataset presence, dtypes and sizes are checked on open; token ids against the
+// max_token_id attribute, or by one scan when a file lacks it; and again inside each window.
+// Window reads go through a dup of HDF5's own file descriptor with pread(2) when the token
+// data are plain bytes in the file (h5::raw_layout): no HDF5 call, so no wait on the h5 lock.
 #include "io/corpus.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <utility>
 
 #include "core/error.h"
 #include "io/fs_util.h"
@@ -10,22 +21,146 @@
 namespace plinth::io {
 
 const char* split_name(Split split) { return split == Split::Train ? "train" : "val"; }
+const char* token_reader_name(TokenReader r) { return r == TokenReader::Direct ? "direct" : "hdf5"; }
 
 std::string corpus_dtype_for_vocab(int64_t vocab_size) {
   return vocab_size <= 65536 ? "uint16" : "uint32";
 }
+
+namespace {
+
+constexpr int64_t kScanBlockTokens = int64_t{1} << 20;   // tokens per read of the open-time scan
+constexpr int64_t kProbeTokens = 256;                   // head and tail compared at open
+
+// Owns a file descriptor.
+class FileDescriptor {
+ public:
+  FileDescriptor() = default;
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  FileDescriptor(FileDescriptor&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  FileDescriptor& operator=(FileDescriptor&& o) noexcept {
+    std::swap(fd_, o.fd_);
+    return *this;
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+};
+
+// The direct reader's state: a dup of HDF5's descriptor and, per split it serves, the layout.
+struct DirectReads {
+  FileDescriptor fd;
+  std::optional<h5::RawLayout> raw[2];   // indexed by Split
+};
+
+}  // namespace
 
 struct Corpus::Impl {
   std::string path;
   CorpusInfo info;
   h5::File file;
   h5::Group root;
-  h5::Dataset tokens[2];   // indexed by Split
+  h5::Dataset tokens[2];                  // indexed by Split
+  DirectReads direct;
 
-  const h5::Dataset& ds(Split s) const { return tokens[s == Split::Train ? 0 : 1]; }
+  static int at(Split s) { return s == Split::Train ? 0 : 1; }
+  const h5::Dataset& ds(Split s) const { return tokens[at(s)]; }
+  const std::optional<h5::RawLayout>& raw(Split s) const { return direct.raw[at(s)]; }
 };
 
 namespace {
+
+// Reads exactly n bytes at `offset`; a short file is an Input error, a failing read an Io error.
+void pread_fully(int fd, unsigned char* dst, int64_t n, int64_t offset, const std::string& path) {
+  while (n > 0) {
+    const ssize_t got = ::pread(fd, dst, static_cast<size_t>(n), static_cast<off_t>(offset));
+    if (got < 0 && errno == EINTR) continue;
+    PLINTH_CHECK(got >= 0, Io, "corpus '", path, "': cannot read ", n, " bytes at offset ", offset, ": ",
+                 std::strerror(errno));
+    PLINTH_CHECK(got > 0, Input, "corpus '", path, "': the file ends before byte ", offset + n,
+                 " of its token data (truncated?)");
+    dst += got, offset += got, n -= got;
+  }
+}
+
+template <typename U>
+U byte_swapped(U v) {
+  U r = 0;
+  for (size_t b = 0; b < sizeof(U); ++b) r = static_cast<U>((r << 8) | ((v >> (8 * b)) & 0xff));
+  return r;
+}
+
+// Stored unsigned integers -> int32 as HDF5 converts them (values above INT32_MAX clip to it).
+template <typename U>
+void convert_tokens(const unsigned char* src, int64_t count, h5::ByteOrder order, int32_t* out) {
+  const bool swap = (order == h5::ByteOrder::Big) != (std::endian::native == std::endian::big);
+  for (int64_t i = 0; i < count; ++i) {
+    U v;
+    std::memcpy(&v, src + i * static_cast<int64_t>(sizeof(U)), sizeof(U));
+    if (swap) v = byte_swapped(v);
+    out[i] = static_cast<uint64_t>(v) > INT32_MAX ? INT32_MAX : static_cast<int32_t>(v);
+  }
+}
+
+// Elements [start, start + count) of a split from its raw segments, with pread(2).
+void direct_read(int fd, const h5::RawLayout& layout, int64_t start, int64_t count, int32_t* out,
+                 const std::string& path) {
+  const int64_t es = layout.element_size;
+  std::vector<unsigned char> bytes(static_cast<size_t>(count * es));
+  auto seg = std::upper_bound(layout.segments.begin(), layout.segments.end(), start,
+                              [](int64_t v, const h5::RawSegment& s) { return v < s.first; }) - 1;
+  for (int64_t done = 0; done < count; ++seg) {
+    const int64_t in_seg = start + done - seg->first, n = std::min(count - done, seg->count - in_seg);
+    pread_fully(fd, bytes.data() + done * es, n * es, seg->offset + in_seg * es, path);
+    done += n;
+  }
+  if (es == 2) convert_tokens<uint16_t>(bytes.data(), count, layout.order, out);
+  else convert_tokens<uint32_t>(bytes.data(), count, layout.order, out);
+}
+
+// The raw layout of a split when the direct reader can serve it (16- or 32-bit elements).
+std::optional<h5::RawLayout> direct_layout(const h5::Dataset& ds) {
+  std::optional<h5::RawLayout> layout = h5::raw_layout(ds, nullptr);
+  if (layout && layout->element_size != 2 && layout->element_size != 4) return std::nullopt;
+  return layout;
+}
+
+// Whether the direct reader returns what HDF5 returns for the head and tail of the split (a
+// guard against any surprise in the storage description; on a mismatch HDF5 keeps serving).
+bool direct_matches_hdf5(int fd, const h5::RawLayout& layout, const h5::Dataset& ds, int64_t n,
+                         const std::string& path) {
+  for (int64_t start : {int64_t{0}, std::max<int64_t>(0, n - kProbeTokens)}) {
+    const int64_t count = std::min(kProbeTokens, n - start);
+    if (count <= 0) continue;
+    std::vector<int32_t> direct(static_cast<size_t>(count)), library(direct.size());
+    direct_read(fd, layout, start, count, direct.data(), path);
+    ds.read(h5::Dtype::I32, {start}, {count}, library.data());
+    if (direct != library) return false;
+  }
+  return true;
+}
+
+// Direct reads for every split whose storage allows them (see the file comment).
+DirectReads setup_direct_reads(const h5::Group& root, const h5::Dataset (&tokens)[2], const CorpusInfo& info,
+                               const std::string& path) {
+  DirectReads out;
+  std::optional<h5::RawLayout> layouts[2] = {direct_layout(tokens[0]), direct_layout(tokens[1])};
+  if (!layouts[0] && !layouts[1]) return out;
+  const int fd = h5::raw_file_descriptor(root, nullptr);
+  if (fd < 0) return out;
+  out.fd = FileDescriptor(fd);
+  for (int i : {0, 1}) {
+    const int64_t n = i == 0 ? info.n_tokens_train : info.n_tokens_val;
+    if (layouts[i] && direct_matches_hdf5(fd, *layouts[i], tokens[i], n, path)) out.raw[i] = std::move(layouts[i]);
+  }
+  return out;
+}
 
 CorpusInfo read_info(const h5::Group& root, const std::string& path) {
   PLINTH_CHECK(root.has_attr("format"), Input, "'", path,
@@ -102,7 +237,7 @@ Corpus::Corpus(Corpus&&) noexcept = default;
 Corpus& Corpus::operator=(Corpus&&) noexcept = default;
 Corpus::~Corpus() = default;
 
-Corpus Corpus::open(const std::string& path) {
+Corpus Corpus::open(const std::string& path, const CorpusOpenOptions& options) {
   PLINTH_CHECK(path_exists(path), Input, "corpus file not found: '", path, "'");
   PLINTH_CHECK(h5::is_hdf5(path), Input, "corpus '", path, "' is not an HDF5 file");
   auto impl = std::make_unique<Impl>();
@@ -114,12 +249,57 @@ Corpus Corpus::open(const std::string& path) {
   impl->tokens[1] = open_split(impl->root, impl->info, Split::Val);
   PLINTH_CHECK(impl->root.has_dataset("tokenizer/model"), Input, "'", path,
                "' has no dataset '/tokenizer/model'");
-  return Corpus(std::move(impl));
+  if (options.reads == CorpusReads::Auto)
+    impl->direct = setup_direct_reads(impl->root, impl->tokens, impl->info, path);
+  Corpus corpus(std::move(impl));
+  corpus.check_token_ids(options.check);
+  return corpus;
 }
 
 const CorpusInfo& Corpus::info() const { return impl_->info; }
 const std::string& Corpus::path() const { return impl_->path; }
 int64_t Corpus::n_tokens(Split split) const { return impl_->info.n_tokens(split); }
+TokenReader Corpus::reader(Split split) const {
+  return impl_->raw(split) ? TokenReader::Direct : TokenReader::Hdf5;
+}
+
+void Corpus::read_unchecked(Split split, int64_t start, int64_t count, int32_t* out) const {
+  if (const auto& raw = impl_->raw(split)) direct_read(impl_->direct.fd.get(), *raw, start, count, out, impl_->path);
+  else impl_->ds(split).read(h5::Dtype::I32, {start}, {count}, out);
+}
+
+// The recorded max_token_id when present; otherwise (TokenCheck::Full) one pass over every
+// token, in blocks, through the split's reader; the first id outside the vocabulary is named.
+void Corpus::check_token_ids(TokenCheck check) {
+  CorpusInfo& info = impl_->info;
+  const int64_t vocab = info.vocab_size;
+  if (impl_->root.has_attr("max_token_id")) {
+    const int64_t max_id = impl_->root.attr_int("max_token_id");
+    PLINTH_CHECK(max_id >= -1 && max_id < vocab, Input, "corpus '", impl_->path, "' holds token id ", max_id,
+                 " (its max_token_id attribute), outside [0, vocab_size ", vocab, ")");
+    info.max_token_id = max_id;
+    return;
+  }
+  if (check == TokenCheck::Recorded) return;
+  int64_t max_id = -1;
+  std::vector<int32_t> block(static_cast<size_t>(std::min(kScanBlockTokens, std::max(info.n_tokens_train,
+                                                                                         info.n_tokens_val))));
+  for (Split s : {Split::Train, Split::Val}) {
+    for (int64_t start = 0; start < n_tokens(s); start += kScanBlockTokens) {
+      const int64_t count = std::min(kScanBlockTokens, n_tokens(s) - start);
+      read_unchecked(s, start, count, block.data());
+      const auto end = block.begin() + count;
+      const int32_t block_max = *std::max_element(block.begin(), end);   // ids are >= 0 (unsigned in the file)
+      max_id = std::max<int64_t>(max_id, block_max);
+      if (block_max < vocab) continue;
+      const int64_t i = std::find_if(block.begin(), end, [&](int32_t t) { return t >= vocab; }) - block.begin();
+      PLINTH_THROW(Input, "corpus '", impl_->path, "' holds token id ", block[static_cast<size_t>(i)], " (",
+                   split_name(s), " token ", start + i, "), outside [0, vocab_size ", vocab,
+                   ") (found by the open-time scan; the file has no max_token_id attribute)");
+    }
+  }
+  info.max_token_id = max_id;
+}
 
 void Corpus::read(Split split, int64_t start, int64_t count, int32_t* out) const {
   int64_t n = n_tokens(split);
@@ -127,7 +307,7 @@ void Corpus::read(Split split, int64_t start, int64_t count, int32_t* out) const
                impl_->path, "': window [", start, ", ", start + count, ") outside the ", split_name(split),
                " split of ", n, " tokens");
   if (count == 0) return;
-  impl_->ds(split).read(h5::Dtype::I32, {start}, {count}, out);
+  read_unchecked(split, start, count, out);
   const int64_t vocab = impl_->info.vocab_size;
   for (int64_t i = 0; i < count; ++i)
     PLINTH_CHECK(out[i] >= 0 && out[i] < vocab, Input, "corpus '", impl_->path, "': ", split_name(split),

@@ -1,9 +1,12 @@
 // corpus_writer.cpp -- CorpusWriter: buffered appends, attributes, atomic commit.
 // Tokens are buffered as uint32 and converted by HDF5 to the file dtype (uint16 when
 // vocab_size <= 65536) on each flush; the token datasets grow along their unlimited dim 0.
+// The largest token id written is recorded as max_token_id, so readers check ids on open.
 #include "io/corpus_writer.h"
 
 #include <unistd.h>
+
+#include <algorithm>
 
 #include "core/error.h"
 #include "io/fs_util.h"
@@ -26,6 +29,7 @@ struct CorpusWriter::Impl {
   h5::File file;
   h5::Group root;
   SplitState splits[2];
+  int64_t max_token_id = -1;   // over both splits, EOD included
   SplitState& at(Split s) { return splits[s == Split::Train ? 0 : 1]; }
 };
 
@@ -71,14 +75,17 @@ void CorpusWriter::add_document(Split split, const int32_t* tokens, size_t n) {
   PLINTH_CHECK(impl_ && !committed_, Internal, "corpus writer for '", output_, "' is already committed");
   SplitState& s = impl_->at(split);
   const int64_t vocab = header_.vocab_size, eod = header_.eod_token;
+  int64_t max_id = eod;
   for (size_t i = 0; i < n; ++i) {
     int32_t t = tokens[i];
     PLINTH_CHECK(t >= 0 && t < vocab && t != eod, Input, "corpus '", output_, "': ", split_name(split),
                  " document ", s.offsets.size() - 1, " token ", i, " is ", t,
                  t == eod ? " (the EOD token)" : " (outside the vocabulary)");
+    max_id = std::max<int64_t>(max_id, t);
     s.buffer.push_back(static_cast<uint32_t>(t));
     if (s.buffer.size() == kBufferTokens) flush(s);
   }
+  impl_->max_token_id = std::max(impl_->max_token_id, max_id);
   s.buffer.push_back(static_cast<uint32_t>(eod));
   if (s.buffer.size() == kBufferTokens) flush(s);
   s.offsets.push_back(s.offsets.back() + static_cast<int64_t>(n) + 1);
@@ -95,6 +102,7 @@ CorpusInfo CorpusWriter::commit() {
   info.seed = header_.seed;
   info.source_digest = header_.source_digest;
   info.source_files = header_.source_files;
+  info.max_token_id = impl_->max_token_id;
 
   const h5::Group& root = impl_->root;
   for (Split s : {Split::Train, Split::Val}) {
@@ -123,6 +131,7 @@ CorpusInfo CorpusWriter::commit() {
   root.set_attr("source_digest_algorithm", info.source_digest_algorithm);
   root.set_attr("source_files", info.source_files);
   root.set_attr("created_by", info.created_by);
+  root.set_attr("max_token_id", *info.max_token_id);
 
   for (SplitState& st : impl_->splits) st.tokens = h5::Dataset();
   impl_->root = h5::Group();

@@ -52,8 +52,11 @@ DataCoordinator::DataCoordinator(const DataConfig& cfg, comm::Communicator& grou
   std::string error;
   std::vector<int64_t> meta(3 * n + 1, 0);   // vocab, then (train, val) tokens per corpus
   try {
+    // token ids: the coordinator checks every file (scanning those without max_token_id);
+    // the others trust the attribute, as a failure on the coordinator stops every rank below
+    const io::CorpusOpenOptions options{.check = coordinator ? io::TokenCheck::Full : io::TokenCheck::Recorded};
     if (reads_files)
-      for (const std::string& path : cfg.corpora) files_.push_back(io::Corpus::open(path));
+      for (const std::string& path : cfg.corpora) files_.push_back(io::Corpus::open(path, options));
     if (coordinator) {
       const int64_t vocab = files_[0].info().vocab_size;
       for (size_t c = 0; c < n; ++c) {
@@ -119,8 +122,8 @@ void DataCoordinator::deliver(io::Split split, const std::vector<std::vector<Sam
     return;
   }
   // Coordinator mode. Safe order: rank 0 posts one send per rank in rank order and every other
-  // rank posts exactly one matching receive (tag 7001), for every call on every rank.
-  const int tag = 7001;
+  // rank posts exactly one matching receive (one fixed tag, parallel/comm/tags.h), for every call on every rank.
+  const int tag = comm::kDataCoordinatorTag;
   if (me == 0) {
     std::vector<std::vector<int32_t>> packs(static_cast<size_t>(group_.size()));
     std::vector<std::unique_ptr<comm::Work>> sends;

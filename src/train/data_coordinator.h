@@ -4,7 +4,8 @@
 // (same vocabulary, enough tokens), and broadcasts what the others need. The sample index is
 // a pure function of (seed, weights, corpus sizes), so each rank derives exactly its windows.
 //   DataAccess::Shared:      every rank opens the corpora and reads only its own windows
-//                            (HDF5 hyperslabs; never the whole corpus).
+//                            (never the whole corpus; io::Corpus reads them with pread, so a
+//                            checkpoint shard written on another thread does not stall them).
 //   DataAccess::Coordinator: only the coordinator opens the files (node-local storage); it
 //                            reads every rank's windows and sends them over the data group.
 // Every public call is collective over the data group and issued in the same order on all
@@ -40,7 +41,8 @@ struct CorpusSummary {
 class DataCoordinator {
  public:
   // Collective. Throws plinth::Error on every rank (naming the file and the failing rank) when
-  // a corpus is missing or unreadable anywhere, vocabularies differ, the vocabulary exceeds the
+  // a corpus is missing or unreadable anywhere, holds a token id outside its vocabulary (checked
+  // by the coordinator: io::TokenCheck::Full), vocabularies differ, the vocabulary exceeds the
   // model's, or a split is shorter than one window.
   DataCoordinator(const DataConfig& cfg, comm::Communicator& group, int64_t seq_len, int64_t model_vocab,
                   uint64_t seed);

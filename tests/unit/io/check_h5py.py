@@ -66,6 +66,9 @@ def check_corpus(d):
                 expect(got == text, f"{split} doc {i}: {got!r} != {text!r}")
         model = f["tokenizer/model"]
         expect(model.dtype == np.uint8 and model.shape == (0,), f"tokenizer/model {model.dtype} {model.shape}")
+        largest = max(int(f[f"{s}/tokens"][()].max(initial=0)) for s in ["train", "val"])
+        expect(a["max_token_id"].dtype == np.int64 and a["max_token_id"] == largest,
+               f"max_token_id {a['max_token_id']!r}, the largest token is {largest}")
 
 
 def check_checkpoint(d):
