@@ -28,7 +28,8 @@ const char* kCkptUsage =
     "usage: plinth ckpt <info|verify|export|logits> DIR [options]\n"
     "  info DIR                      step, format, model configuration, the parallel layout it was saved from,\n"
     "                                data position, tensor count and bytes per group\n"
-    "  verify DIR                    recompute every checksum; exit 2 naming file and tensor on a mismatch\n"
+    "  verify DIR                    recompute every checksum; exit 2 naming file and tensor on a mismatch;\n"
+    "                                for a root: the checkpoint resume=auto would use and every damaged newer one\n"
     "  export DIR --out HF_DIR       a Hugging Face model folder: model.safetensors + config.json\n"
     "                                (GPT2LMHeadModel or LlamaForCausalLM; docs/formats.md)\n"
     "  logits DIR --tokens 1,2,3     plinth's logits at every position of a token sequence, as JSON\n"
@@ -60,13 +61,9 @@ po::options_description base_options(const char* sub) {
 
 // A checkpoint directory, or the newest valid one under a root; Input error naming the path.
 std::string resolve_checkpoint(const std::string& dir) {
-  PLINTH_CHECK(io::path_exists(dir), Input, "no checkpoint at '", dir, "' (no such file or directory)");
-  std::string latest = io::checkpoint_find_latest_valid(dir);
-  if (!latest.empty()) {
-    if (latest != dir) log_info(str_cat("using the newest valid checkpoint under ", dir, ": ", latest));
-    return latest;
-  }
-  return io::checkpoint_resolve(dir, io::ResumeMode::ExactPath);
+  const std::string chosen = io::checkpoint_resolve_dir_or_root(dir);
+  if (chosen != dir) log_info(str_cat("using the newest valid checkpoint under ", dir, ": ", chosen));
+  return chosen;
 }
 
 std::string required_dir(const po::variables_map& vm, const char* sub) {
@@ -162,12 +159,31 @@ int ckpt_verify(const std::vector<std::string>& args) {
     std::cout << "usage: plinth ckpt verify DIR\n\n" << d;
     return 0;
   }
-  const std::string dir = required_dir(vm, "verify");
-  io::checkpoint_validate(dir, io::Validation::Structure);
-  io::checkpoint_verify(dir);   // throws Input naming file and tensor on a mismatch
-  const io::CheckpointMeta meta = io::checkpoint_read_meta(dir);
-  std::cout << "ok: " << dir << " (step " << meta.step << "): every checksum matches\n" << std::flush;
-  return 0;
+  PLINTH_CHECK(vm.count("dir"), Config, "plinth ckpt verify: the checkpoint directory DIR is required");
+  const std::string given = vm["dir"].as<std::string>();
+  PLINTH_CHECK(io::path_exists(given), Input, "no checkpoint at '", given, "' (no such file or directory)");
+  if (io::is_regular_file(given + "/" + io::kCheckpointIndexFile)) {   // one checkpoint: every checksum
+    io::checkpoint_validate(given, io::Validation::Structure);
+    io::checkpoint_verify(given);   // throws Input naming file and tensor on a mismatch
+    const io::CheckpointMeta meta = io::checkpoint_read_meta(given);
+    std::cout << "ok: " << given << " (step " << meta.step << "): every checksum matches\n" << std::flush;
+    return 0;
+  }
+  // A root: the choice --checkpoint.resume=auto makes (the newest checkpoint that passes every
+  // check, whatever `latest` says), and every newer one it would set aside, with the reason.
+  for (const std::string& dir : io::checkpoint_candidates(given)) {
+    try {
+      io::checkpoint_validate(dir, io::Validation::Full);
+    } catch (const Error& e) {
+      std::cout << "damaged: " << dir << " (" << io::checkpoint_damage_kind(e.what()) << "): " << e.what() << "\n";
+      continue;
+    }
+    const io::CheckpointMeta meta = io::checkpoint_read_meta(dir);
+    std::cout << "ok: " << dir << " (step " << meta.step << "): every checksum matches; resume=auto uses it\n"
+              << std::flush;
+    return 0;
+  }
+  PLINTH_THROW(Input, "no valid checkpoint under '", given, "'");
 }
 
 int ckpt_export(const std::vector<std::string>& args) {

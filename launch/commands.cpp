@@ -28,6 +28,7 @@
 #include "parallel/comm/mpi_communicator.h"
 #include "parallel/comm/mpi_env.h"
 #include "parallel/grid.h"
+#include "io/io_status.h"
 #include "train/generate.h"
 #include "train/trainer.h"
 
@@ -243,12 +244,18 @@ int command_train(const std::vector<std::string>& args) {
     setup_threads(threads);
     return train_on_grid(rc, *world);
   } catch (const Error& e) {
+    if (world->size() == 1 && io::io_library_damaged()) {
+      // HDF5 could not close a file (a full disk): its shutdown in MPI_Finalize would crash
+      log_error(str_cat(error_kind_name(e.kind()), ": ", e.what(), " [", e.where(), "]"));
+      std::fflush(nullptr);
+      std::_Exit(error_exit_code(e.kind()));
+    }
     if (world->size() == 1) throw;
     log_error(str_cat(error_kind_name(e.kind()), ": ", e.what(), " [", e.where(), "]"));
     // Errors found by agreement reach every rank together: a short grace lets each of them
     // print its own message before the first abort tears the job down.
     std::this_thread::sleep_for(std::chrono::milliseconds(1000));
-    mpi.abort_all(e.kind() == ErrorKind::Config || e.kind() == ErrorKind::Input ? 2 : 1);
+    mpi.abort_all(error_exit_code(e.kind()));
   } catch (const std::exception& e) {
     if (world->size() == 1) throw;
     log_error(str_cat("unexpected failure: ", e.what()));
@@ -274,12 +281,16 @@ int command_generate(const std::vector<std::string>& args) {
   }
   PLINTH_CHECK(vm.count("checkpoint"), Config, "plinth generate: --checkpoint is required");
   log_set_info_sink(LogSink::Stderr);   // stdout carries the generated text alone
-  std::string dir = vm["checkpoint"].as<std::string>();
-  if (!std::filesystem::exists(std::filesystem::path(dir) / "state.h5")) {
-    std::string latest = io::checkpoint_find_latest_valid(dir);
-    PLINTH_CHECK(!latest.empty(), Input, "plinth generate: no valid checkpoint at ", dir);
-    dir = latest;
-  }
+  const int64_t max_tokens = vm["max-tokens"].as<int64_t>(), top_k = vm["top-k"].as<int64_t>();
+  const float temperature = vm["temperature"].as<float>();
+  PLINTH_CHECK(max_tokens >= 0, Config, "plinth generate: --max-tokens must be >= 0, got ", max_tokens);
+  PLINTH_CHECK(top_k >= 0, Config, "plinth generate: --top-k must be >= 0 (0 = all tokens), got ", top_k);
+  PLINTH_CHECK(std::isfinite(temperature) && temperature >= 0, Config,
+               "plinth generate: --temperature must be a finite number >= 0 (0 = greedy), got ", temperature);
+  PLINTH_CHECK(vm["threads"].as<int>() >= 0, Config, "plinth generate: --threads must be >= 0, got ",
+               vm["threads"].as<int>());
+  // a step directory (as ckpt info / verify / export take it) or a root holding step_* directories
+  const std::string dir = io::checkpoint_resolve_dir_or_root(vm["checkpoint"].as<std::string>());
   setup_threads(vm["threads"].as<int>());
   io::CheckpointMeta meta = io::checkpoint_read_meta(dir);
   RunConfig rc = run_config_from_ini(meta.config_ini, dir);
@@ -290,9 +301,9 @@ int command_generate(const std::vector<std::string>& args) {
   AlignedBuffer<float> params(static_cast<size_t>(m.layout().size()));
   io::checkpoint_load(dir, {{"model", &m.layout(), params.data()}});
   auto tok = io::tokenizer_load(io::tokenizer_kind_parse(meta.tokenizer_kind), meta.tokenizer_model);
-  train::GenerateOptions g{.max_new_tokens = vm["max-tokens"].as<int64_t>(),
-                           .temperature = vm["temperature"].as<float>(),
-                           .top_k = vm["top-k"].as<int64_t>(),
+  train::GenerateOptions g{.max_new_tokens = max_tokens,
+                           .temperature = temperature,
+                           .top_k = top_k,
                            .seed = vm["seed"].as<uint64_t>(),
                            .stop_token = -1};
   const std::string prompt = vm["prompt"].as<std::string>();

@@ -2,6 +2,7 @@
 // The only main() of plinth. Errors thrown anywhere below become one logged message naming
 // what was wrong, and a non-zero exit (2 for bad configuration or input, 1 otherwise).
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -9,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "io/io_status.h"
 #include "kernels/kernels.h"
 #include "launch/ckpt_commands.h"
 #include "launch/commands.h"
@@ -50,7 +52,12 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const plinth::Error& e) {
     plinth::log_error(plinth::str_cat(plinth::error_kind_name(e.kind()), ": ", e.what(), " [", e.where(), "]"));
-    return e.kind() == plinth::ErrorKind::Config || e.kind() == plinth::ErrorKind::Input ? 2 : 1;
+    const int code = plinth::error_exit_code(e.kind());
+    if (plinth::io::io_library_damaged()) {   // HDF5's own shutdown would crash: end without it
+      std::fflush(nullptr);
+      std::_Exit(code);
+    }
+    return code;
   } catch (const std::exception& e) {
     plinth::log_error(plinth::str_cat("unexpected failure: ", e.what()));
     return 1;

@@ -14,6 +14,10 @@ const char* error_kind_name(ErrorKind kind) {
   return "error";
 }
 
+int error_exit_code(ErrorKind kind) {
+  return kind == ErrorKind::Config || kind == ErrorKind::Input || kind == ErrorKind::Io ? 2 : 1;
+}
+
 static std::string base_name(const char* file) {
   std::string f(file);
   auto pos = f.rfind('/');

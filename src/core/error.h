@@ -20,6 +20,10 @@ enum class ErrorKind {
 
 const char* error_kind_name(ErrorKind kind);
 
+// The process exit status for an error of this kind: 2 for what the user fixes (a key, a file,
+// the disk: Config, Input, Io), 1 for the rest (Comm, Internal).
+int error_exit_code(ErrorKind kind);
+
 class Error : public std::runtime_error {
  public:
   Error(ErrorKind kind, const std::string& message, const char* file, int line);

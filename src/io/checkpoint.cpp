@@ -7,6 +7,7 @@
 // Existing step_* directories are never written into.
 #include "io/checkpoint.h"
 
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -67,25 +68,6 @@ std::vector<StepDir> step_dirs(const std::string& root) {
   return out;
 }
 
-// The directory name recorded in <root>/latest, or "" when absent or malformed.
-std::string read_latest_pointer(const std::string& root) {
-  std::string path = join(root, kLatestFile);
-  if (!is_regular_file(path)) return "";
-  std::string name;
-  try {
-    name = read_file(path);
-  } catch (const Error& e) {
-    log_warn(str_cat("ignoring checkpoint pointer '", path, "': ", e.what()));
-    return "";
-  }
-  while (!name.empty() && (name.back() == '\n' || name.back() == '\r' || name.back() == ' ')) name.pop_back();
-  if (parse_step_dir(name) < 0) {
-    log_warn(str_cat("ignoring checkpoint pointer '", path, "': it does not name a step_* directory"));
-    return "";
-  }
-  return name;
-}
-
 void prune(const std::string& root, int keep_last, int64_t written_step, const std::string& written,
            const std::string& protect) {
   if (keep_last <= 0) return;
@@ -100,6 +82,23 @@ void prune(const std::string& root, int keep_last, int64_t written_step, const s
     std::string path = join(root, d.name);
     if (!remove_tree_quietly(path)) log_warn(str_cat("keep_last: could not remove old checkpoint '", path, "'"));
   }
+}
+
+// Fails before anything is written when the file system cannot hold this shard's tensor data
+// (a full disk found half-way through a write is handled too, but costs the time of the write).
+void check_free_space(const std::string& temp_dir, const std::vector<ShardPiece>& pieces) {
+  int64_t bytes = 0;
+  for (const ShardPiece& p : pieces) {
+    int64_t n = 1;
+    for (int64_t c : p.count) n *= c;
+    bytes += n * static_cast<int64_t>(sizeof(float));
+  }
+  struct statvfs st {};
+  if (::statvfs(temp_dir.c_str(), &st) != 0) return;   // unknown: the write itself will tell
+  const auto avail = static_cast<int64_t>(st.f_bavail) * static_cast<int64_t>(st.f_frsize);
+  auto mib = [](int64_t b) { return str_cat(b / 1048576, ".", (b % 1048576) * 10 / 1048576, " MiB"); };
+  PLINTH_CHECK(avail >= bytes, Io, "no space left on '", parent_dir(temp_dir), "': this rank's checkpoint shard needs ",
+               mib(bytes), ", ", mib(avail), " free; free space or set checkpoint.dir elsewhere");
 }
 
 }  // namespace
@@ -136,6 +135,7 @@ std::string checkpoint_prepare(const std::string& root, int64_t step) {
 
 ShardWritten checkpoint_write_shard(const std::string& temp_dir, int rank, const std::vector<ShardPiece>& pieces) {
   PLINTH_CHECK(is_directory(temp_dir), Io, "checkpoint temporary directory '", temp_dir, "' does not exist");
+  check_free_space(temp_dir, pieces);
   return shard_write(temp_dir, rank, pieces);
 }
 
@@ -190,20 +190,26 @@ std::string checkpoint_save(const std::string& root, const CheckpointMeta& meta,
   return checkpoint_commit(root, tmp, meta, {checksum}, keep_last);
 }
 
-void checkpoint_validate(const std::string& ckpt_dir, Validation validation) {
+void checkpoint_validate(const std::string& ckpt_dir, Validation validation, ShardShare share) {
   PLINTH_CHECK(is_directory(ckpt_dir), Input, "checkpoint directory '", ckpt_dir, "' does not exist");
-  index_validate(ckpt_dir, parse_step_dir(base_name(ckpt_dir)), validation);
+  index_validate(ckpt_dir, parse_step_dir(base_name(ckpt_dir)), validation, share);
+}
+
+std::vector<std::string> checkpoint_candidates(const std::string& root) {
+  std::vector<std::string> out;
+  for (const StepDir& d : step_dirs(root)) out.push_back(join(root, d.name));
+  return out;
+}
+
+std::vector<std::string> checkpoint_newer_than(const std::string& root, int64_t step) {
+  std::vector<std::string> out;
+  for (const StepDir& d : step_dirs(root))
+    if (d.step > step) out.push_back(d.name);
+  return out;
 }
 
 std::string checkpoint_find_latest_valid(const std::string& root, Validation validation) {
-  std::vector<StepDir> dirs = step_dirs(root);
-  // The `latest` pointer names the most recently committed checkpoint: try it first, then the
-  // others by decreasing step.
-  std::string latest = read_latest_pointer(root);
-  auto it = std::find_if(dirs.begin(), dirs.end(), [&](const StepDir& d) { return d.name == latest; });
-  if (it != dirs.end()) std::rotate(dirs.begin(), it, it + 1);
-  for (const StepDir& d : dirs) {
-    std::string path = join(root, d.name);
+  for (const std::string& path : checkpoint_candidates(root)) {
     try {
       checkpoint_validate(path, validation);
       return path;
@@ -212,6 +218,15 @@ std::string checkpoint_find_latest_valid(const std::string& root, Validation val
     }
   }
   return "";
+}
+
+std::string checkpoint_resolve_dir_or_root(const std::string& path) {
+  PLINTH_CHECK(path_exists(path), Input, "no checkpoint at '", path, "' (no such file or directory)");
+  if (is_regular_file(join(path, kCheckpointIndexFile))) return checkpoint_resolve(path, ResumeMode::ExactPath);
+  const std::string newest = checkpoint_find_latest_valid(path, Validation::Structure);
+  PLINTH_CHECK(!newest.empty(), Input, "no valid checkpoint at '", path,
+               "': neither a checkpoint directory (no ", kCheckpointIndexFile, ") nor a root holding a valid step_*");
+  return newest;
 }
 
 std::string checkpoint_resolve(const std::string& path, ResumeMode mode) {

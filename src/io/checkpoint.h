@@ -105,16 +105,55 @@ std::string checkpoint_save(const std::string& root, const CheckpointMeta& meta,
 // Path of the highest-step valid checkpoint under root, "" if none (or no root). Invalid ones
 // (no index.h5, unreadable/truncated file, wrong format or version, step mismatch, a shard file
 // missing; with Validation::Full also checksum mismatches) are skipped with a log_warn naming the reason.
-// Directories not named step_<digits> (e.g. leftover .tmp-* dirs) are ignored.
+// Directories not named step_<digits> (e.g. leftover .tmp-* dirs, quarantine/) are ignored. The
+// `latest` pointer does not decide: a checkpoint renamed into place whose `latest` update was cut
+// off by a kill is complete, and the newest complete one wins.
 std::string checkpoint_find_latest_valid(const std::string& root,
                                          Validation validation = Validation::Structure);
+
+// The step_* checkpoint directories under root (paths), highest step first; empty when none.
+std::vector<std::string> checkpoint_candidates(const std::string& root);
+
+// Names of the step_* directories under root whose step is above `step`, highest first.
+std::vector<std::string> checkpoint_newer_than(const std::string& root, int64_t step);
+
+// Sets a damaged checkpoint aside without deleting anything: renames <root>/step_N to
+// <root>/quarantine/step_N.<why>.<UTC time> (why: a slug of `reason`, e.g. checksum-mismatch)
+// and writes the full reason beside it (<same name>.reason.txt). A quarantined checkpoint is
+// never a resume candidate and never counted or pruned by keep_last. Returns the new path; Io
+// error naming both paths when the move fails.
+std::string checkpoint_quarantine(const std::string& ckpt_dir, const std::string& reason);
+
+// The slug checkpoint_quarantine puts in the name: checksum-mismatch, missing-shard, truncated,
+// no-index, unreadable (HDF5 could not read a structure), invalid.
+std::string checkpoint_damage_kind(const std::string& reason);
+
+// Makes <root>/latest (root = ckpt_dir's parent) name ckpt_dir, atomically; no-op when it does.
+void checkpoint_publish_latest(const std::string& ckpt_dir);
+
+// Removes the temporary directories (.tmp-step_*) that saves killed half-way left under root;
+// returns their paths. Call only when no save into root is in flight (start-up).
+std::vector<std::string> checkpoint_remove_stale_temps(const std::string& root);
 
 // Latest: checkpoint_find_latest_valid(path) ("" if none). ExactPath: `path` is a checkpoint
 // directory; it is validated (Structure) and returned, or an Input error names it.
 std::string checkpoint_resolve(const std::string& path, ResumeMode mode);
 
+// Which shard files one rank checksums when the ranks of a job share a Full validation (each
+// reads 1/parts of the checkpoint instead of one rank reading all of it): shard r is checked by
+// part r % parts. The structure (index, metadata, shard list) is checked by every part.
+struct ShardShare {
+  int part = 0;
+  int parts = 1;
+};
+
 // Throws Input naming the file (and the reason) when the checkpoint is not valid.
-void checkpoint_validate(const std::string& ckpt_dir, Validation validation);
+void checkpoint_validate(const std::string& ckpt_dir, Validation validation, ShardShare share = {});
+
+// `path` names a checkpoint directory (it holds index.h5: validated, Structure) or a checkpoint
+// root (its newest valid checkpoint, as resume=auto would choose it). Input error naming the
+// path when neither.
+std::string checkpoint_resolve_dir_or_root(const std::string& path);
 
 CheckpointMeta checkpoint_read_meta(const std::string& ckpt_dir);
 

@@ -243,7 +243,9 @@ void index_write(const std::string& dir, const CheckpointMeta& meta, const std::
   fsync_file(index_path(dir));
 }
 
-void index_validate(const std::string& dir, int64_t expected_step, Validation validation) {
+void index_validate(const std::string& dir, int64_t expected_step, Validation validation, ShardShare share) {
+  PLINTH_CHECK(share.parts >= 1 && share.part >= 0 && share.part < share.parts, Internal,
+               "checkpoint validation: shard share ", share.part, " of ", share.parts);
   const std::string file = index_path(dir);
   PLINTH_CHECK(is_regular_file(file), Input, "checkpoint '", dir, "' has no ", kCheckpointIndexFile);
   h5::File f = h5::File::open(file, h5::FileMode::ReadOnly);
@@ -258,7 +260,7 @@ void index_validate(const std::string& dir, int64_t expected_step, Validation va
     const std::string name = checkpoint_shard_file_name(static_cast<int>(r));
     const std::string path = dir + "/" + name;
     PLINTH_CHECK(is_regular_file(path), Input, "checkpoint '", dir, "': shard file '", name, "' is missing");
-    if (validation != Validation::Full) continue;
+    if (validation != Validation::Full || r % share.parts != share.part) continue;
     const std::string stored = shards.attr_string(name);
     if (hex64(file_checksum(path)) == stored) continue;
     // find the damaged tensor, to name it; if every piece reads back intact, the damage is in

@@ -19,7 +19,7 @@ void index_write(const std::string& dir, const CheckpointMeta& meta, const std::
 // or malformed, wrong format or version, step not matching `expected_step` (< 0: not compared),
 // a shard file missing; Validation::Full also recomputes every shard file's checksum (and on a
 // mismatch names the damaged tensor).
-void index_validate(const std::string& dir, int64_t expected_step, Validation validation);
+void index_validate(const std::string& dir, int64_t expected_step, Validation validation, ShardShare share = {});
 
 CheckpointMeta index_read_meta(const std::string& dir);
 void index_load(const std::string& dir, const std::vector<CheckpointTensors>& sets);

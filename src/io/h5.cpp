@@ -5,8 +5,15 @@
 #include "io/h5.h"
 #include "io/h5_internal.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <unistd.h>
+
+#include <atomic>
 #include <mutex>
 
 namespace plinth::io::h5 {
@@ -35,15 +42,41 @@ herr_t collect_error(unsigned n, const H5E_error2_t* err, void* data) {
   return 0;
 }
 
+// The value of `key = '...'` (or `key = N`) in HDF5's error text, "" when absent.
+std::string stack_field(const std::string& stack, const std::string& key) {
+  size_t pos = stack.find(key + " = ");
+  if (pos == std::string::npos) return "";
+  pos += key.size() + 3;
+  const bool quoted = pos < stack.size() && stack[pos] == '\'';
+  if (quoted) ++pos;
+  const size_t end = quoted ? stack.find('\'', pos) : stack.find_first_of(", \n", pos);
+  return stack.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+}
+
+// One line for an operating-system failure inside HDF5 (its stack repeats the errno at every
+// level): "no space left on '<dir>' (writing '<file>')" for ENOSPC, "<what>: <strerror>" for
+// the others; the whole stack otherwise.
+std::string describe_failure(const std::string& what, const std::string& stack) {
+  if (stack.empty()) return what;
+  const std::string err = stack_field(stack, "errno"), file = stack_field(stack, "filename");
+  if (err == "28" && !file.empty()) {
+    const size_t slash = file.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : file.substr(0, slash);
+    return str_cat("no space left on '", dir, "' (writing '", file, "')");
+  }
+  const std::string msg = stack_field(stack, "error message");
+  if (!err.empty() && !msg.empty()) return str_cat(what, ": ", msg, file.empty() ? "" : " ('" + file + "')");
+  return what + " (HDF5: " + stack + ")";
+}
+
 // Throws `kind` naming `what` when `status` (an id or herr_t) is negative.
 template <typename T>
 T check(T status, ErrorKind kind, const std::string& what) {
-  if (status < 0) {
-    std::string stack = take_error_stack();
-    throw Error(kind, stack.empty() ? what : what + " (HDF5: " + stack + ")", __FILE__, __LINE__);
-  }
+  if (status < 0) throw Error(kind, describe_failure(what, take_error_stack()), __FILE__, __LINE__);
   return status;
 }
+
+std::atomic<bool> g_library_damaged{false};
 
 Handle make(hid_t id, Handle::Closer closer, ErrorKind kind, const std::string& what) {
   return Handle(check(id, kind, what), closer);
@@ -576,6 +609,7 @@ File File::create(const std::string& path) {
   f.handle_ = make(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id()), H5Fclose,
                    ErrorKind::Io, what);
   f.path_ = path;
+  f.origin_ = FileOrigin::Created;
   return f;
 }
 
@@ -605,12 +639,61 @@ void File::flush() const {
   check(H5Fflush(handle_.id(), H5F_SCOPE_GLOBAL), ErrorKind::Io, str_cat("cannot flush '", path_, "'"));
 }
 
+File& File::operator=(File&& o) noexcept {
+  if (this != &o) {
+    close_after_error();
+    handle_ = std::move(o.handle_);
+    path_ = std::move(o.path_);
+    origin_ = o.origin_;
+  }
+  return *this;
+}
+
+File::~File() { close_after_error(); }
+
 void File::close() {
   const internal::ApiLock api_lock(internal::api_mutex());
   if (!handle_.valid()) return;
+  // Flush first: a flush that fails leaves the file open and intact in HDF5's tables, where a
+  // failed H5Fclose would leave it half torn down.
+  if (H5Fflush(handle_.id(), H5F_SCOPE_LOCAL) < 0) {
+    const std::string error = describe_failure(str_cat("cannot write HDF5 file '", path_, "'"), take_error_stack());
+    close_after_error();
+    throw Error(ErrorKind::Io, error, __FILE__, __LINE__);
+  }
   herr_t status = H5Fclose(handle_.release());
+  if (status < 0) g_library_damaged = true;
   check(status, ErrorKind::Io, str_cat("cannot close HDF5 file '", path_, "'"));
 }
+
+bool File::close_after_error() {
+  const internal::ApiLock api_lock(internal::api_mutex());
+  if (!handle_.valid()) return true;
+  if (H5Fflush(handle_.id(), H5F_SCOPE_LOCAL) < 0) {
+    take_error_stack();
+    // A new file whose writes failed is discarded by its caller: give its blocks back to the
+    // file system so that HDF5 can write what it still holds, then close it properly.
+    if (origin_ == FileOrigin::Created && ::truncate(path_.c_str(), 0) == 0 &&
+        H5Fflush(handle_.id(), H5F_SCOPE_LOCAL) < 0)
+      take_error_stack();
+  }
+  const bool ok = H5Fclose(handle_.release()) >= 0;
+  if (!ok) {
+    take_error_stack();
+    g_library_damaged = true;
+  }
+  return ok;
+}
+
+bool library_damaged() { return g_library_damaged.load(); }
+
+}  // namespace plinth::io::h5
+
+namespace plinth::io {
+bool io_library_damaged() { return h5::library_damaged(); }
+}  // namespace plinth::io
+
+namespace plinth::io::h5 {
 
 bool is_hdf5(const std::string& path) {
   const internal::ApiLock api_lock(internal::api_mutex());

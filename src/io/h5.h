@@ -8,6 +8,7 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -160,19 +161,41 @@ class Group : public Object {
                                  const std::vector<VirtualMapping>& mappings) const;
 };
 
+// A file this process created (its contents are worth nothing until it closes cleanly) or one
+// that existed before (never modified on an error path).
+enum class FileOrigin { Created, Opened };
+
 class File {
  public:
   static File create(const std::string& path);   // truncates an existing file
   static File open(const std::string& path, FileMode mode);
+  File() = default;
+  File(File&&) noexcept = default;
+  File& operator=(File&&) noexcept;
+  ~File();   // closes quietly, as close_after_error
   const std::string& path() const { return path_; }
   Group root() const;
   void flush() const;
-  void close();   // throws when HDF5 fails to close (data may not be on disk)
+  // Throws when HDF5 fails to flush or close (data may not be on disk), e.g. "no space left on
+  // '<dir>'"; the handle is closed either way (see close_after_error).
+  void close();
 
  private:
+  // A failed flush (a full disk) must not leave HDF5 holding a half-closed file: it would crash
+  // in its own shutdown. A file this process created is truncated to free its space and flushed
+  // again before it is closed; the caller discards it. Returns false when HDF5 still failed
+  // (library_damaged() then says so).
+  bool close_after_error();
+
   Handle handle_;
   std::string path_;
+  FileOrigin origin_ = FileOrigin::Opened;
 };
+
+// True once HDF5 failed to close a file even after close_after_error: its library state is
+// damaged, and its shutdown (at exit or MPI_Finalize) may crash; launch/ then ends the process
+// without running it.
+bool library_damaged();
 
 // True when `path` exists and carries the HDF5 signature (false for other files).
 bool is_hdf5(const std::string& path);
@@ -200,5 +223,33 @@ template <typename T>
 std::vector<T> read_vector(const Group& g, const std::string& name) {
   return read_vector<T>(g.open_dataset(name));
 }
+
+// ---- Raw storage: where a dataset's bytes lie, for reads that bypass HDF5 ----------------
+// (defined at the end of h5.cpp) A reader that pread(2)s these bytes itself needs neither the
+// library nor its process-wide lock, so it cannot be stalled by another thread's HDF5 calls.
+
+enum class ByteOrder { Little, Big };
+
+// Elements [first, first + count) of a 1-D dataset, stored as plain bytes from file offset `offset`.
+struct RawSegment {
+  int64_t first = 0, count = 0, offset = 0;
+};
+
+struct RawLayout {
+  int64_t element_size = 0;            // bytes per element
+  ByteOrder order = ByteOrder::Little;
+  std::vector<RawSegment> segments;    // in element order, covering [0, numel) without gaps
+};
+
+// The raw layout of a 1-D integer dataset whose elements are plain bytes inside its own file:
+// contiguous storage, or chunked with every chunk allocated and no filter. nullopt (with the
+// reason in *why_not) for compact, virtual, external or filtered storage, an unallocated
+// chunk, a file with a user block, or a type with padding bits.
+std::optional<RawLayout> raw_layout(const Dataset& ds, std::string* why_not);
+
+// A new close-on-exec descriptor of the file holding `obj`, duplicated from the one the default
+// (sec2) driver has open (so it is the very file HDF5 read, even if the path was replaced since);
+// -1 with the reason in *why_not under any other driver. The caller closes it.
+int raw_file_descriptor(const Object& obj, std::string* why_not);
 
 }  // namespace plinth::io::h5

@@ -13,6 +13,10 @@ std::vector<int32_t> generate_tokens(const model::Model& m, const float* params,
                                      const std::vector<int32_t>& prompt, const GenerateOptions& opt) {
   const auto& c = m.config();
   PLINTH_CHECK(!prompt.empty(), Config, "generate: the prompt encodes to no tokens");
+  PLINTH_CHECK(opt.max_new_tokens >= 0, Config, "generate: max_new_tokens ", opt.max_new_tokens, " is negative");
+  PLINTH_CHECK(opt.top_k >= 0, Config, "generate: top_k ", opt.top_k, " is negative");
+  PLINTH_CHECK(std::isfinite(opt.temperature) && opt.temperature >= 0.0f, Config, "generate: temperature ",
+               opt.temperature, " is negative or not finite");
   const int64_t V = c.vocab_size, Vp = c.padded_vocab();
   model::Activations a = model::activations_allocate(c, 1, c.seq_len);
   Rng rng(opt.seed);

@@ -1,22 +1,63 @@
 // metrics.cpp -- JSONL metrics records, progress lines, resident-memory probe.
 #include "train/metrics.h"
 
+#include <fcntl.h>
+
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <sstream>
 #include <filesystem>
 #include <unistd.h>
 
 #include "core/error.h"
+#include "io/fs_util.h"
 
 namespace plinth::train {
 
-MetricsWriter::MetricsWriter(const std::string& path) : path_(path) {
+namespace {
+
+// The step of one metrics record ({"step": N, ...}), or -1.
+int64_t record_step(const std::string& line) {
+  const std::string key = "{\"step\": ";
+  if (line.compare(0, key.size(), key) != 0) return -1;
+  int64_t step = 0;
+  size_t i = key.size();
+  if (i >= line.size() || line[i] < '0' || line[i] > '9') return -1;
+  for (; i < line.size() && line[i] >= '0' && line[i] <= '9'; ++i) step = step * 10 + (line[i] - '0');
+  return step;
+}
+
+// Moves the records of steps after `step` out of `path` (see MetricsWriter).
+void set_aside_later_steps(const std::string& path, int64_t step) {
+  if (!io::is_regular_file(path)) return;
+  std::istringstream in(io::read_file(path));
+  std::string line, kept, later;
+  while (std::getline(in, line)) (record_step(line) > step ? later : kept) += line + "\n";
+  if (later.empty()) return;
+  std::string aside = path;
+  if (aside.size() > 6 && aside.compare(aside.size() - 6, 6, ".jsonl") == 0) aside.resize(aside.size() - 6);
+  aside += ".superseded.jsonl";
+  const std::string before = io::is_regular_file(aside) ? io::read_file(aside) : std::string();
+  io::write_file_atomic(aside, before + later);   // first: a kill between the two loses nothing
+  io::write_file_atomic(path, kept);
+}
+
+}  // namespace
+
+MetricsWriter::MetricsWriter(const std::string& path, int64_t resumed_step) : path_(path) {
   if (path.empty()) return;
   std::filesystem::path p(path);
   std::error_code ec;
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
-  out_.open(path, std::ios::app);
-  PLINTH_CHECK(out_.good(), Io, "cannot open metrics file ", path, " for appending");
+  if (resumed_step >= 0) set_aside_later_steps(path, resumed_step);
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  PLINTH_CHECK(fd_ >= 0, Io, "cannot open metrics file '", path, "' for appending: ", std::strerror(errno));
+}
+
+MetricsWriter::~MetricsWriter() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 static std::string num(double v) {
@@ -27,16 +68,24 @@ static std::string num(double v) {
 }
 
 void MetricsWriter::write(const StepMetrics& m) {
-  if (!out_.is_open()) return;
-  out_ << "{\"step\": " << m.step << ", \"loss\": " << num(m.loss)
-       << ", \"val_loss\": " << (m.val_loss ? num(*m.val_loss) : "null")
-       << ", \"val_loss_se\": " << (m.val_loss ? num(m.val_loss_se) : "null") << ", \"lr\": " << num(m.lr)
-       << ", \"grad_norm\": " << num(m.grad_norm) << ", \"tokens_per_s\": " << num(m.tokens_per_s)
-       << ", \"model_flops_per_s\": " << num(m.flops_per_s) << ", \"mfu\": " << num(m.mfu)
-       << ", \"rss_bytes\": " << m.rss_bytes << ", \"elapsed_s\": " << num(m.elapsed_s)
-       << ", \"comm_exposed_s\": " << num(m.comm_exposed_s) << "}\n";
-  out_.flush();
-  PLINTH_CHECK(out_.good(), Io, "writing metrics file ", path_, " failed");
+  if (fd_ < 0) return;
+  std::ostringstream out;
+  out << "{\"step\": " << m.step << ", \"loss\": " << num(m.loss)
+      << ", \"val_loss\": " << (m.val_loss ? num(*m.val_loss) : "null")
+      << ", \"val_loss_se\": " << (m.val_loss ? num(m.val_loss_se) : "null") << ", \"lr\": " << num(m.lr)
+      << ", \"grad_norm\": " << num(m.grad_norm) << ", \"tokens_per_s\": " << num(m.tokens_per_s)
+      << ", \"model_flops_per_s\": " << num(m.flops_per_s) << ", \"mfu\": " << num(m.mfu)
+      << ", \"rss_bytes\": " << m.rss_bytes << ", \"elapsed_s\": " << num(m.elapsed_s)
+      << ", \"comm_exposed_s\": " << num(m.comm_exposed_s) << "}\n";
+  const std::string line = out.str();
+  size_t done = 0;
+  while (done < line.size()) {
+    const ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    PLINTH_CHECK(n > 0, Io, "writing metrics file '", path_, "' failed: ",
+                 n < 0 ? std::strerror(errno) : "nothing written");
+    done += static_cast<size_t>(n);
+  }
 }
 
 std::string format_duration(double s) {

@@ -1,7 +1,6 @@
 // metrics.h -- per-step metrics: JSONL records on disk and a human progress line with ETA.
 #pragma once
 #include <cstdint>
-#include <fstream>
 #include <optional>
 #include <string>
 
@@ -24,14 +23,21 @@ struct StepMetrics {
 
 class MetricsWriter {
  public:
-  // Appends to path (creating parent directories). Empty path: no file.
-  explicit MetricsWriter(const std::string& path);
-  void write(const StepMetrics& m);
+  // Appends to path (creating parent directories). Empty path: no file. Io errors name the
+  // file and the operating system's reason (e.g. "No space left on device").
+  // resumed_step >= 0 (a run resumed from that step): records of later steps, written by the
+  // run that went on past its last checkpoint, move to <path without .jsonl>.superseded.jsonl
+  // (appended, nothing lost), so that the file holds each step once.
+  explicit MetricsWriter(const std::string& path, int64_t resumed_step = -1);
+  ~MetricsWriter();
+  MetricsWriter(const MetricsWriter&) = delete;
+  MetricsWriter& operator=(const MetricsWriter&) = delete;
+  void write(const StepMetrics& m);   // one JSON line, written with one write(2)
   const std::string& path() const { return path_; }
 
  private:
   std::string path_;
-  std::ofstream out_;
+  int fd_ = -1;
 };
 
 // "step   50/200 | loss 2.3456 | val 2.4012 | lr 6.00e-04 | gnorm 0.83 | 12.3k tok/s | 1.23 GFLOP/s MFU 12.3% | ETA 1m23s"

@@ -41,7 +41,7 @@ class GradSyncObserver final : public model::BackwardObserver {
   FlatRange held_;
 };
 
-constexpr int kTiedEmbeddingTag = 32000;   // above every pipeline message tag
+constexpr int kTiedEmbeddingTag = comm::kTiedEmbeddingTag;   // 32000, parallel/comm/tags.h
 
 parallel::ScheduleKind effective_schedule(const TrainConfig& t, int pp) {
   return pp == 1 && t.pp_chunks == 1 ? parallel::ScheduleKind::OneFOneB : t.pp_schedule;
@@ -156,6 +156,7 @@ Trainer::Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::strin
                      kernels::num_threads(), " threads (set log.peak_gflops to state one)"));
   }
   if (tc_.resume != ResumeKind::None) resume();
+  prepare_checkpoint_root();
 }
 
 void Trainer::sync_tied_embedding() {
@@ -269,7 +270,7 @@ TrainResult Trainer::run(const volatile std::sig_atomic_t* stop_flag) {
   result.first_step = step_;
   const bool leader = dp_.rank() == 0 && tp_.rank() == 0 && pp_.rank() == 0;
   const int64_t world = static_cast<int64_t>(dp_.size()) * tp_.size() * pp_.size();
-  MetricsWriter metrics(leader ? tc_.metrics_file : std::string());
+  MetricsWriter metrics(leader ? tc_.metrics_file : std::string(), resumed_from_.empty() ? -1 : step_);
   const int64_t tokens_per_step = tc_.global_batch * mc_.seq_len;
   const double flops_per_token = model::model_flops_per_token(mc_, mc_.seq_len);
   log_info(str_cat("training steps ", step_ + 1, "..", tc_.steps, ": ", tokens_per_step, " tokens/step",

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdint>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <string>
@@ -87,7 +88,17 @@ class Trainer {
   void broadcast_from_leader(int32_t* value);      // from (tp, pp, dp) = (0, 0, 0) to every rank
   void broadcast_from_leader(std::string* value);
   int world_rank() const;
+  // Runs fn on the leading rank only; every rank then learns whether it threw and, if so, throws
+  // the leader's error (its kind and message). Collective over the grid.
+  void on_leader(const std::function<void()>& fn);
   void resume();
+  // resume=auto: the newest checkpoint under checkpoint.dir that passes full validation (the
+  // ranks share the checksum reads), setting damaged ones aside; "" when none. Collective.
+  std::string choose_auto_checkpoint();
+  // Start-up, after resume: removes temporary directories of saves that died, and refuses
+  // (Config error) a checkpoint.dir that holds a checkpoint newer than the starting step, which a
+  // later save would collide with. Collective.
+  void prepare_checkpoint_root();
   // Full tp = 1, pp = 1 tensors of `local` (this rank's layout) on pp rank 0 (collective over tp
   // and pp); `out` is resized there, left empty elsewhere.
   void gather_full(const float* local, std::vector<float>& out);

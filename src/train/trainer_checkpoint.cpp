@@ -34,7 +34,7 @@ std::string seconds_ms(double s) {
 
 double now_s() { return std::chrono::duration<double>(Clock::now().time_since_epoch()).count(); }
 
-constexpr int kStageGatherTag = 32001;
+constexpr int kStageGatherTag = comm::kStageGatherTag;   // 32001, parallel/comm/tags.h
 
 }  // namespace
 
@@ -80,28 +80,86 @@ void Trainer::broadcast_from_leader(std::string* value) {
   tp_.broadcast(value->data(), n, comm::DType::U8, 0);
 }
 
-void Trainer::resume() {
+void Trainer::on_leader(const std::function<void()>& fn) {
   const bool leader = tp_.rank() == 0 && pp_.rank() == 0 && dp_.rank() == 0;
-  std::string dir, error;
+  std::string error;
+  int32_t kind = -1;   // -1: no error, else the ErrorKind the leader threw
   if (leader) {
     try {
-      if (tc_.resume == ResumeKind::Auto) {
-        // every checksum of the candidates, newest first: a damaged checkpoint is reported and
-        // the previous valid one is used
-        dir = io::checkpoint_find_latest_valid(tc_.ckpt_dir, io::Validation::Full);
-        if (dir.empty()) log_info(str_cat("resume auto: no valid checkpoint in ", tc_.ckpt_dir, ", starting from step 0"));
-        else log_info(str_cat("resume auto: using ", dir));
-      } else {
-        dir = io::checkpoint_resolve(tc_.resume_path, io::ResumeMode::ExactPath);
-      }
+      fn();
     } catch (const Error& e) {
       error = e.what();
+      kind = static_cast<int32_t>(e.kind());
     }
   }
-  int32_t failed = error.empty() ? 0 : 1;
-  broadcast_from_leader(&failed);
-  PLINTH_CHECK(!failed, Input, leader ? error : std::string("the leading rank could not resolve the checkpoint"));
-  broadcast_from_leader(&dir);
+  broadcast_from_leader(&kind);
+  if (kind < 0) return;
+  broadcast_from_leader(&error);
+  throw Error(static_cast<ErrorKind>(kind), error, __FILE__, __LINE__);
+}
+
+// The newest step_* under root whose index, metadata and shard list are sound; every newer one
+// is set aside (leader only).
+static std::string newest_sound_checkpoint(const std::string& root) {
+  for (const std::string& dir : io::checkpoint_candidates(root)) {
+    try {
+      io::checkpoint_validate(dir, io::Validation::Structure);
+      return dir;
+    } catch (const Error& e) {
+      const std::string moved = io::checkpoint_quarantine(dir, e.what());
+      log_warn(str_cat("skipping invalid checkpoint '", dir, "': ", e.what(), "; set aside as '", moved, "'"));
+    }
+  }
+  return "";
+}
+
+std::string Trainer::choose_auto_checkpoint() {
+  const int world = tp_.size() * pp_.size() * dp_.size();
+  for (;;) {
+    std::string dir;
+    on_leader([&] { dir = newest_sound_checkpoint(tc_.ckpt_dir); });
+    broadcast_from_leader(&dir);
+    if (dir.empty()) return "";
+    // every shard file's checksum, each rank reading its share of the files
+    std::string damage;
+    try {
+      io::checkpoint_validate(dir, io::Validation::Full, {world_rank(), world});
+    } catch (const Error& e) {
+      damage = e.what();
+      log_warn(str_cat("skipping invalid checkpoint '", dir, "': ", damage));
+    }
+    const int32_t bad_rank = grid_max(damage.empty() ? -1 : world_rank());   // a rank that found damage
+    if (bad_rank < 0) {
+      on_leader([&] { io::checkpoint_publish_latest(dir); });
+      return dir;
+    }
+    on_leader([&] {
+      if (damage.empty()) {   // rank bad_rank found it: read that rank's share again, for the reason
+        try {
+          io::checkpoint_validate(dir, io::Validation::Full, {bad_rank, world});
+          damage = str_cat("rank ", bad_rank, " found a checksum mismatch (see its log)");
+        } catch (const Error& e) {
+          damage = e.what();
+        }
+      }
+      const std::string moved = io::checkpoint_quarantine(dir, damage);
+      log_warn(str_cat("checkpoint '", dir, "' is damaged; set aside as '", moved, "'"));
+    });
+  }
+}
+
+void Trainer::resume() {
+  std::string dir;
+  if (tc_.resume == ResumeKind::Auto) {
+    dir = choose_auto_checkpoint();
+    on_leader([&] {
+      if (dir.empty()) log_info(str_cat("resume auto: no valid checkpoint in ", tc_.ckpt_dir, ", starting from step 0"));
+      else log_info(str_cat("resume auto: using ", dir));
+    });
+  } else {
+    on_leader([&] { dir = io::checkpoint_resolve(tc_.resume_path, io::ResumeMode::ExactPath); });
+    broadcast_from_leader(&dir);
+  }
   if (dir.empty()) return;
 
   io::CheckpointMeta meta = io::checkpoint_read_meta(dir);
@@ -131,6 +189,20 @@ void Trainer::resume() {
                    counter("parallel.pp"), ", dp ", counter("parallel.dp"), ", zero ", counter("parallel.zero"),
                    "; now tp ", tp_.size(), ", pp ", pp_.size(), ", dp ", dp_.size(), "); loaded in ",
                    seconds_ms(load_ms * 1e-3), " (slowest rank)"));
+}
+
+void Trainer::prepare_checkpoint_root() {
+  on_leader([&] {
+    for (const std::string& t : io::checkpoint_remove_stale_temps(tc_.ckpt_dir))
+      log_warn(str_cat("removed '", t, "', left by a save that did not finish"));
+    const std::vector<std::string> newer = io::checkpoint_newer_than(tc_.ckpt_dir, step_);
+    if (newer.empty()) return;
+    PLINTH_THROW(Config, "checkpoint.dir '", tc_.ckpt_dir, "' already holds ", newer.front(),
+                 newer.size() > 1 ? str_cat(" (and ", newer.size() - 1, " more)") : std::string(),
+                 ", newer than this run's starting step ", step_,
+                 ": continue that run with --checkpoint.resume=auto, or give this run another checkpoint.dir "
+                 "(or log.out_dir)");
+  });
 }
 
 void Trainer::gather_full(const float* local, std::vector<float>& out) {

@@ -86,6 +86,21 @@ class TrainEndToEnd(unittest.TestCase):
         q = cli.run(PLINTH, "generate", "--checkpoint", os.path.join(d, "checkpoints"), "--prompt", "Computers ",
                     "--max-tokens", "40", "--seed", "3")
         self.assertEqual(p.stdout, q.stdout)   # seeded sampling is reproducible
+        # a step directory, as `ckpt info / verify / export` take it (issue 14: it looked for state.h5)
+        step10 = os.path.join(d, "checkpoints", "step_00000010")
+        r = cli.run(PLINTH, "generate", "--checkpoint", step10, "--prompt", "Computers ", "--max-tokens", "40",
+                    "--seed", "3")
+        self.assertEqual(r.stdout, p.stdout)
+        # nonsense values are refused, naming the option, before anything is loaded
+        for opt, value in (("--top-k", "-1"), ("--temperature", "-0.5"), ("--temperature", "nan"),
+                           ("--max-tokens", "-5"), ("--threads", "-2")):
+            bad = cli.run(PLINTH, "generate", "--checkpoint", step10, opt, value, check=False)
+            self.assertEqual(bad.returncode, 2, f"{opt} {value}: {bad.stdout}{bad.stderr}")
+            self.assertIn(opt, bad.stderr)
+            self.assertEqual(bad.stdout, "")
+        missing = cli.run(PLINTH, "generate", "--checkpoint", os.path.join(d, "nowhere"), check=False)
+        self.assertEqual(missing.returncode, 2)
+        self.assertIn("nowhere", missing.stderr)
 
     def test_llama_on_sentencepiece_corpus(self):
         bpe = os.path.join(WORK, "bpe.h5")

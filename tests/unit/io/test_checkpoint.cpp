@@ -271,7 +271,7 @@ TEST(Checkpoint, KeepLastPrunesOlderCheckpointsOnly) {
   EXPECT_EQ(list_dir(root.path()), (std::vector<std::string>{"latest", "step_00000600", "step_00000800"}));
 }
 
-TEST(Checkpoint, NeverOverwritesAndResumedRunsWinViaLatest) {
+TEST(Checkpoint, NeverOverwritesAndTheNewestStepWins) {
   TempDir root;
   State s(8);
   std::string c100 = checkpoint_save(root.path(), sample_meta(100), s.sets(), 0);
@@ -280,12 +280,63 @@ TEST(Checkpoint, NeverOverwritesAndResumedRunsWinViaLatest) {
   expect_error([&] { checkpoint_save(root.path(), sample_meta(100), s.sets(), 0); }, ErrorKind::Input,
                {"step_00000100", "already exists"});
   EXPECT_EQ(read_file(c100 + "/shard_00000.h5") + read_file(c100 + "/index.h5"), before);
-  // A run resumed from step 100 saves step 150: latest points there although step 200 exists.
+  // `latest` does not decide (issue 14): a kill between the rename of step_200 and the update of
+  // `latest` leaves it naming step_100, and the complete step_200 is still the one to resume.
+  write_file_atomic(root.path() + "/latest", "step_00000100\n");
+  EXPECT_EQ(checkpoint_find_latest_valid(root.path()), c200);
+  // the trainer refuses to start a run at step 100 here (its saves would collide): the list it uses
   std::string c150 = checkpoint_save(root.path(), sample_meta(150), s.sets(), 2);
-  EXPECT_EQ(checkpoint_find_latest_valid(root.path()), c150);
-  EXPECT_TRUE(is_directory(c200));   // newer checkpoints of the old run are not pruned
+  EXPECT_EQ(checkpoint_newer_than(root.path(), 100), (std::vector<std::string>{"step_00000200", "step_00000150"}));
+  EXPECT_TRUE(checkpoint_newer_than(root.path(), 200).empty());
+  EXPECT_TRUE(is_directory(c200));   // newer checkpoints are never pruned by an older save
   EXPECT_TRUE(is_directory(c100));
   EXPECT_EQ(read_file(c100 + "/shard_00000.h5") + read_file(c100 + "/index.h5"), before);
+}
+
+TEST(CheckpointRecovery, QuarantineMovesAsideWithTheReasonAndKeepLastIgnoresIt) {
+  TempDir root;
+  State s(12);
+  std::string c1 = checkpoint_save(root.path(), sample_meta(1), s.sets(), 0);
+  std::string c2 = checkpoint_save(root.path(), sample_meta(2), s.sets(), 0);
+  const std::string bytes = read_file(c2 + "/shard_00000.h5");
+  const std::string moved = checkpoint_quarantine(c2, "checksum mismatch in shard file 'x' (stored 1)");
+  EXPECT_FALSE(path_exists(c2));
+  EXPECT_EQ(moved.rfind(root.path() + "/quarantine/step_00000002.checksum-mismatch.", 0), 0u) << moved;
+  EXPECT_EQ(read_file(moved + "/shard_00000.h5"), bytes);   // kept whole
+  EXPECT_NE(read_file(moved + ".reason.txt").find("checksum mismatch in shard file 'x'"), std::string::npos);
+  EXPECT_EQ(checkpoint_candidates(root.path()), std::vector<std::string>{c1});
+  EXPECT_EQ(checkpoint_find_latest_valid(root.path()), c1);
+  // keep_last = 1 prunes step 1 when step 3 is saved, never the quarantined one
+  checkpoint_save(root.path(), sample_meta(3), s.sets(), 1);
+  EXPECT_FALSE(path_exists(c1));
+  EXPECT_TRUE(is_directory(moved));
+  // the same step set aside twice in one second gets distinct names
+  std::string c4 = checkpoint_save(root.path(), sample_meta(4), s.sets(), 0);
+  std::string again = checkpoint_quarantine(c4, "x");
+  std::string c4b = checkpoint_save(root.path(), sample_meta(4), s.sets(), 0);
+  EXPECT_NE(checkpoint_quarantine(c4b, "x"), again);
+}
+
+TEST(CheckpointRecovery, DamageKindsLatestPointerAndStaleTemps) {
+  EXPECT_EQ(checkpoint_damage_kind("checksum mismatch in shard file 'a'"), "checksum-mismatch");
+  EXPECT_EQ(checkpoint_damage_kind("checkpoint 'd': shard file 'shard_00001.h5' is missing"), "missing-shard");
+  EXPECT_EQ(checkpoint_damage_kind("checkpoint 'd' has no index.h5"), "no-index");
+  EXPECT_EQ(checkpoint_damage_kind("cannot open HDF5 file 'a' (HDF5: truncated file: eof = 10)"), "truncated");
+  EXPECT_EQ(checkpoint_damage_kind("object '/meta/x': cannot read (HDF5: bad heap)"), "unreadable");
+  EXPECT_EQ(checkpoint_damage_kind("step mismatch"), "invalid");
+  TempDir root;
+  State s(13);
+  std::string c5 = checkpoint_save(root.path(), sample_meta(5), s.sets(), 0);
+  checkpoint_save(root.path(), sample_meta(6), s.sets(), 0);
+  checkpoint_publish_latest(c5);
+  EXPECT_EQ(read_file(root.path() + "/latest"), "step_00000005\n");
+  std::filesystem::create_directories(root.path() + "/.tmp-step_00000009");
+  write_file_atomic(root.path() + "/.tmp-step_00000009/shard_00000.h5", "partial");
+  std::filesystem::create_directories(root.path() + "/.tmp-step_00000003");
+  EXPECT_EQ(checkpoint_remove_stale_temps(root.path()).size(), 2u);
+  EXPECT_FALSE(path_exists(root.path() + "/.tmp-step_00000009"));
+  EXPECT_TRUE(is_directory(c5));
+  EXPECT_TRUE(checkpoint_remove_stale_temps(root.path() + "/none").empty());
 }
 
 TEST(Checkpoint, FailedSaveLeavesNoDirectory) {
