@@ -138,7 +138,7 @@ int local_ranks_from_env() {
   return 1;
 }
 
-int train_on_grid(RunConfig& rc, comm::Communicator& world) {
+int train_on_grid(RunConfig& rc, comm::Communicator& world, const volatile std::sig_atomic_t* stop_flag) {
   parallel::GridShape shape{.tp = rc.parallel.tp, .pp = rc.parallel.pp, .dp = rc.parallel.dp};
   PLINTH_CHECK(shape.tp >= 1 && shape.pp >= 1, Config, "parallel.tp and parallel.pp must be >= 1");
   if (shape.dp == 0) {
@@ -158,7 +158,7 @@ int train_on_grid(RunConfig& rc, comm::Communicator& world) {
     log_info(str_cat("grid: world ", world.size(), " = tp ", shape.tp, " x pp ", shape.pp, " x dp ", shape.dp,
                      ", comm_timeout ", rc.parallel.comm_timeout_s, " s"));
   train::Trainer trainer(rc.model, rc.train, run_config_ini(rc), grid.tp(), grid.pp(), grid.dp());
-  train::TrainResult r = trainer.run(install_stop_signal_handlers());
+  train::TrainResult r = trainer.run(stop_flag);
   if (r.stopped == train::StopReason::Signal) {
     if (world.rank() == 0)
       log_info(str_cat("stopped by ", stop_signal_name(r.stop_signal), " after step ", r.last_step, "; checkpoint ",
@@ -210,9 +210,14 @@ int command_train(const std::vector<std::string>& args) {
     std::cout << run_config_help();
     return 0;
   }
+  // First of all, so that a Slurm USR1 / TERM during start-up (MPI set-up, a long checkpoint
+  // load) is a stop request answered at the first step boundary, not a process killed by the
+  // signal's default action (exit 138, no requeue).
+  const volatile std::sig_atomic_t* stop_flag = install_stop_signal_handlers();
   // The only place MPI is initialised. Under mpirun every rank runs this; alone it is a
   // world of one. Errors after this point abort every rank so that none waits forever.
   comm::MpiSession mpi;
+  install_stop_signal_handlers();   // again: MPI's initialisation may have put its own in place
   std::unique_ptr<comm::Communicator> world = comm::mpi_world_communicator(rc.parallel.comm_timeout_s);
   if (world->size() > 1) log_set_prefix(str_cat("[plinth r", world->rank(), "/", world->size(), "] "));
   if (world->rank() != 0) log_set_level(LogLevel::Warn);   // progress from rank 0 only
@@ -242,7 +247,7 @@ int command_train(const std::vector<std::string>& args) {
                                              : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) /
                                                                local_ranks_from_env());
     setup_threads(threads);
-    return train_on_grid(rc, *world);
+    return train_on_grid(rc, *world, stop_flag);
   } catch (const Error& e) {
     if (world->size() == 1 && io::io_library_damaged()) {
       // HDF5 could not close a file (a full disk): its shutdown in MPI_Finalize would crash

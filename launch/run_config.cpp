@@ -73,7 +73,7 @@ const OptionDef kOptions[] = {
     {"checkpoint.interval", "0", "steps between saves; 0 = only at the end"},
     {"checkpoint.keep", "3", "checkpoints kept (never the one this run resumed from)"},
     {"checkpoint.async", "0", "1 = copy the state to staging buffers and write shards on a background thread"},
-    {"checkpoint.test_delay_s", "0", "fault tests only: seconds each rank sleeps while writing its shard"},
+    {"checkpoint.test_delay_s", "0", "fault tests only: seconds each rank sleeps while writing its shard, and while loading one on resume"},
     {"checkpoint.resume", "none", "none | auto (newest valid checkpoint, if any) | <checkpoint dir>"},
     {"sample.tokens", "200", "tokens of text sampled at the end; 0 = none"},
     {"sample.prompt", "The ", "prompt of the final sample"},

@@ -56,7 +56,7 @@ struct TrainConfig {
   int64_t ckpt_interval = 0;          // steps between saves (0 = only at the end)
   int ckpt_keep = 3;
   AsyncSave ckpt_async = AsyncSave::Off;   // write shards on a background thread
-  double ckpt_test_delay_s = 0;       // fault tests: each rank sleeps this long while writing its shard
+  double ckpt_test_delay_s = 0;       // fault tests: each rank sleeps this long writing its shard / loading on resume
   FinalCheckpoint final_checkpoint = FinalCheckpoint::Yes;
   ResumeKind resume = ResumeKind::None;
   std::string resume_path;

@@ -265,6 +265,11 @@ float Trainer::evaluate(double* standard_error) {
   return static_cast<float>(mean);
 }
 
+int32_t Trainer::agreed_stop(const volatile std::sig_atomic_t* stop_flag) {
+  if (!stop_flag) return 0;   // every rank alike: no flag, no collective
+  return grid_max(static_cast<int32_t>(*stop_flag));
+}
+
 TrainResult Trainer::run(const volatile std::sig_atomic_t* stop_flag) {
   TrainResult result;
   result.first_step = step_;
@@ -275,6 +280,17 @@ TrainResult Trainer::run(const volatile std::sig_atomic_t* stop_flag) {
   const double flops_per_token = model::model_flops_per_token(mc_, mc_.seq_len);
   log_info(str_cat("training steps ", step_ + 1, "..", tc_.steps, ": ", tokens_per_step, " tokens/step",
                    leader ? ", metrics -> " + metrics.path() : std::string()));
+  // A stop signal that arrived during start-up (MPI set-up, the checkpoint load): nothing has
+  // been trained since the checkpoint this run starts from, so stop without saving.
+  if (const int32_t stop = agreed_stop(stop_flag)) {
+    log_info(str_cat("stop requested (signal ", stop, ") during start-up, before step ", step_ + 1,
+                     ": nothing new to save; stopping"));
+    result.stopped = StopReason::Signal;
+    result.stop_signal = stop;
+    result.last_step = step_;
+    result.last_checkpoint = resumed_from_;
+    return result;
+  }
   auto t_start = Clock::now();
   auto t_window = t_start;
   int64_t window_steps = 0;
@@ -332,12 +348,7 @@ TrainResult Trainer::run(const volatile std::sig_atomic_t* stop_flag) {
     if (interval_save || (last && tc_.final_checkpoint == FinalCheckpoint::Yes)) keep_path(save_checkpoint(step_));
     // A stop request (SIGTERM / SIGUSR1 on any rank) is agreed by every rank at this step
     // boundary: the max over tp, then pp, then dp covers the whole grid.
-    int32_t stop = stop_flag ? static_cast<int32_t>(*stop_flag) : 0;
-    if (stop_flag) {
-      if (tp_.size() > 1) tp_.all_reduce(&stop, 1, comm::DType::I32, comm::ReduceOp::Max);
-      if (pp_.size() > 1) pp_.all_reduce(&stop, 1, comm::DType::I32, comm::ReduceOp::Max);
-      if (dp_.size() > 1) dp_.all_reduce(&stop, 1, comm::DType::I32, comm::ReduceOp::Max);
-    }
+    const int32_t stop = agreed_stop(stop_flag);
     if (stop && !last) {
       log_info(str_cat("stop requested (signal ", stop, ") at step ", step_, ": saving a checkpoint and stopping"));
       if (!interval_save) keep_path(save_checkpoint(step_));

@@ -84,6 +84,9 @@ class Trainer {
   std::vector<io::ShardPiece> shard_pieces(const float* params, const float* m, const float* v) const;
   void unpack_owned(const AlignedBuffer<float>& owned, float* full) const;
   int32_t grid_max(int32_t value);                 // max over the whole grid (tp, pp, dp)
+  // The stop signal any rank received (0: none), agreed over the grid. Collective when stop_flag
+  // is set (it is on every rank of a `plinth train` job, or on none).
+  int32_t agreed_stop(const volatile std::sig_atomic_t* stop_flag);
   void grid_sum(std::vector<int64_t>& values);     // element-wise sum over the whole grid
   void broadcast_from_leader(int32_t* value);      // from (tp, pp, dp) = (0, 0, 0) to every rank
   void broadcast_from_leader(std::string* value);

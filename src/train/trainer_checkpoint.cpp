@@ -171,6 +171,8 @@ void Trainer::resume() {
   const auto coverage = pp_.size() > 1 ? io::TensorCoverage::Subset : io::TensorCoverage::All;
   AlignedBuffer<float> m(static_cast<size_t>(layout.size())), v(static_cast<size_t>(layout.size()));
   const double t_load = now_s();
+  if (tc_.ckpt_test_delay_s > 0)   // fault tests: a slow load (a signal arriving during it)
+    std::this_thread::sleep_for(std::chrono::duration<double>(tc_.ckpt_test_delay_s));
   const bool zero = tc_.zero == parallel::ZeroStage::One && dp_.size() > 1;
   const std::vector<FlatRange>* owned = zero ? &grad_sync_.owned_ranges() : nullptr;   // ZeRO-1: own moments only
   io::checkpoint_load(dir, {{"model", &layout, params_.data(), coverage},

@@ -12,7 +12,8 @@
   aside under quarantine/ and the resumed run trains on to its last step past the step it was
   saved at; a checkpoint renamed into place whose `latest` update was cut off is used; stale
   temporary directories are removed; re-running into a finished run directory is refused at
-  start-up; `ckpt verify ROOT` names the same choice as resume=auto."""
+  start-up; `ckpt verify ROOT` names the same choice as resume=auto; a stop signal during a
+  (slowed) checkpoint load ends the job with exit 75 and the checkpoint intact (issue 15)."""
 import glob
 import hashlib
 import os
@@ -323,6 +324,56 @@ class Recovery(unittest.TestCase):
         self.assertNotRegex(out, r"step +\d+/20")   # refused before training a step
         self.assertEqual(tree_digest(ckpts), before)
 
+
+
+class StartupSignal(unittest.TestCase):
+    """Slurm's USR1 (or a TERM) that arrives while a run is still starting -- here during a
+    checkpoint load slowed by checkpoint.test_delay_s -- is a stop request: exit 75 with the
+    checkpoint it started from intact, never death by the signal (issue 15, item 6: exit 138)."""
+
+    def signalled_during_load(self, name, ranks):
+        d = os.path.join(WORK, "startup_" + name)
+        shutil.rmtree(d, ignore_errors=True)
+        args = common(d, "--train.steps=5", "--checkpoint.interval=5", *zero(ranks))
+        p = subprocess.run(([MPIRUN, "-n", str(ranks)] if ranks > 1 else []) + [PLINTH, *args], capture_output=True,
+                           text=True, env=mpi_env(), timeout=300)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        cmd = ([MPIRUN, "-n", str(ranks)] if ranks > 1 else []) + [
+            PLINTH, *common(d, "--train.steps=10", "--checkpoint.interval=5", "--checkpoint.resume=auto",
+                            "--checkpoint.test_delay_s=4", *zero(ranks))]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=mpi_env())
+        lines = []
+        try:
+            for line in proc.stdout:   # the leader logs its choice, then every rank sleeps in the load
+                lines.append(line)
+                if "resume auto: using" in line:
+                    break
+            time.sleep(1.0)
+            target = cli.rank_pid(proc.pid, ranks - 1) if ranks > 1 else proc.pid
+            self.assertIsNotNone(target, "".join(lines))
+            os.kill(target, signal.SIGUSR1)
+            out, _ = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        out = "".join(lines) + out
+        self.assertEqual(proc.returncode, 75, out)
+        self.assertIn("during start-up", out)
+        ckpts = os.path.join(d, "checkpoints")
+        self.assertEqual(sorted(n for n in os.listdir(ckpts) if n.startswith("step_")), ["step_00000005"], out)
+        # the requeued command trains on from the same checkpoint
+        p = subprocess.run(([MPIRUN, "-n", str(ranks)] if ranks > 1 else []) + [
+            PLINTH, *common(d, "--train.steps=10", "--checkpoint.interval=5", "--checkpoint.resume=auto",
+                            *zero(ranks))], capture_output=True, text=True, env=mpi_env(), timeout=300)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("at step 5", p.stdout + p.stderr)
+        self.assertTrue(os.path.isdir(os.path.join(ckpts, "step_00000010")))
+
+    def test_one_process(self):
+        self.signalled_during_load("one", 1)
+
+    def test_one_rank_of_two(self):
+        self.signalled_during_load("two", 2)
 
 
 class DiskFull(unittest.TestCase):
