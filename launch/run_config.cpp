@@ -75,6 +75,7 @@ const OptionDef kOptions[] = {
     {"checkpoint.async", "0", "1 = copy the state to staging buffers and write shards on a background thread"},
     {"checkpoint.test_delay_s", "0", "fault tests only: seconds each rank sleeps while writing its shard, and while loading one on resume"},
     {"checkpoint.resume", "none", "none | auto (newest valid checkpoint, if any) | <checkpoint dir>"},
+    {"checkpoint.allow_changes", "", "keys a resumed run may change against the checkpoint's configuration, comma-separated (e.g. train.steps,optim.lr); others are refused"},
     {"sample.tokens", "200", "tokens of text sampled at the end; 0 = none"},
     {"sample.prompt", "The ", "prompt of the final sample"},
     {"sample.temperature", "0.8", "sampling temperature"},

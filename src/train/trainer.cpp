@@ -90,10 +90,11 @@ double measure_sgemm_flops(double seconds) {
 }
 
 Trainer::Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::string config_ini, comm::Communicator& tp,
-                 comm::Communicator& pp, comm::Communicator& dp)
+                 comm::Communicator& pp, comm::Communicator& dp, ResumeCheck resume_check)
     : mc_(mc),
       tc_(with_defaults(tc)),
       config_ini_(std::move(config_ini)),
+      resume_check_(std::move(resume_check)),
       tp_(tp),
       pp_(pp),
       dp_(dp),

@@ -49,8 +49,11 @@ class Trainer {
   // tp, pp, dp: this rank's tensor-, pipeline- and data-parallel groups (world-size-1
   // communicators for one process). tc must have its batch resolved (train_config_resolve_batch).
   // config_ini is stored in checkpoints.
+  // resume_check (optional): called on every rank with the stored configuration text, the
+  // checkpoint directory and its step before a checkpoint is loaded; throws to refuse it.
+  using ResumeCheck = std::function<void(const std::string& stored_ini, const std::string& dir, int64_t step)>;
   Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::string config_ini, comm::Communicator& tp,
-          comm::Communicator& pp, comm::Communicator& dp);
+          comm::Communicator& pp, comm::Communicator& dp, ResumeCheck resume_check = {});
   // Trains to train.steps. stop_flag (optional; set by a signal handler to a signal number):
   // checked on every rank at every step boundary and agreed across the grid; when any rank's
   // is set, every rank saves a checkpoint and returns with stopped == StopReason::Signal.
@@ -110,6 +113,7 @@ class Trainer {
   model::ModelConfig mc_;
   TrainConfig tc_;
   std::string config_ini_;
+  ResumeCheck resume_check_;
   comm::TimedCommunicator tp_;        // the tp group, timed: the share of a step spent in TP communication
   comm::Communicator& pp_;
   comm::Communicator& dp_;

@@ -166,6 +166,7 @@ void Trainer::resume() {
   const std::string sig = model::model_signature(mc_);
   PLINTH_CHECK(meta.model_signature == sig, Input, "checkpoint ", dir, " was saved for model '",
                meta.model_signature, "' but the configuration gives '", sig, "'");
+  if (resume_check_) resume_check_(meta.config_ini, dir, meta.step);   // the same run, not a changed one
   // Every rank reads the slices of its own layout; a ZeRO-1 rank keeps its pieces of the moments.
   const ParamLayout& layout = model_.layout();
   const auto coverage = pp_.size() > 1 ? io::TensorCoverage::Subset : io::TensorCoverage::All;

@@ -161,7 +161,8 @@ class BadInput(unittest.TestCase):
         size = os.path.getsize(state)
         with open(state, "r+b") as f:
             f.truncate(size // 2)
-        self.train_fails("--train.steps=8", f"--checkpoint.resume={d}", needles=(state,))
+        self.train_fails("--train.steps=8", "--checkpoint.allow_changes=train.steps", f"--checkpoint.resume={d}",
+                         needles=(state,))
 
     def test_corrupt_checkpoint(self):
         d, state = self._copy_checkpoint("corrupt")
@@ -170,7 +171,8 @@ class BadInput(unittest.TestCase):
         for i in range(len(data) // 2, len(data) - 64, 997):
             data[i] ^= 0x5A
         open(state, "wb").write(bytes(data))
-        self.train_fails("--train.steps=8", f"--checkpoint.resume={d}", needles=(state,))
+        self.train_fails("--train.steps=8", "--checkpoint.allow_changes=train.steps", f"--checkpoint.resume={d}",
+                         needles=(state,))
 
     def test_checkpoint_of_another_model_shape(self):
         d = os.path.join(CKPTS, "step_00000004")

@@ -48,7 +48,10 @@ def setUpModule():
 
 
 def common(run_dir, *extra):
+    # constant + cooldown (cooldown 0): the runs here are extended on resume (more train.steps),
+    # which leaves this schedule's learning rates unchanged (issue 15: a cosine one is refused)
     return ["train", "--config", TINY, f"--data.corpus={BYTE}", f"--log.out_dir={run_dir}", "--sample.tokens=0",
+            "--optim.schedule=constant_cooldown",
             "--log.interval=1", "--eval.interval=0", "--parallel.comm_timeout=20", "--checkpoint.keep=20", *extra]
 
 

@@ -69,12 +69,49 @@ class TrainEndToEnd(unittest.TestCase):
 
     def test_resume_auto_continues_from_latest(self):
         d = os.path.join(WORK, "auto")
-        common = ["--log.interval=1", "--eval.interval=0", "--sample.tokens=0"]
+        # extending a run: constant + cooldown, raised before the cooldown begins (README)
+        common = ["--log.interval=1", "--eval.interval=0", "--sample.tokens=0", "--optim.schedule=constant_cooldown"]
         train(d, "--train.steps=6", *common)
         p = train(d, "--train.steps=10", "--checkpoint.resume=auto", *common)
         self.assertIn("resumed from", p.stdout)
         steps = [m["step"] for m in cli.metrics(os.path.join(d, "metrics.jsonl"))]
         self.assertEqual(steps, list(range(1, 7)) + list(range(7, 11)))
+
+    def test_resume_refuses_a_changed_run(self):
+        # issue 15 item 3: before, every one of these resumed silently (exit 0)
+        d = os.path.join(WORK, "changed")
+        common = ["--eval.interval=0", "--sample.tokens=0", "--train.steps=6"]
+        train(d, "--checkpoint.interval=3", *common)
+        before = sorted(os.listdir(os.path.join(d, "checkpoints")))
+        step3 = os.path.join(d, "checkpoints", "step_00000003")
+        for change, needle in ((["--train.seed=7"], "train.seed 1337 -> 7"),
+                               (["--train.global_batch=8"], "train.global_batch 4 -> 8"),
+                               (["--optim.beta2=0.99"], "optim.beta2 0.95 -> 0.99"),
+                               (["--data.weights=2"], "data.weights  -> 2"),
+                               (["--train.steps=12"], "train.steps 6 -> 12 (learning rate at step 4")):
+            p = train(os.path.join(WORK, "changed_r"), f"--checkpoint.resume={step3}", *common, *change, check=False)
+            self.assertEqual(p.returncode, 2, change)
+            self.assertIn("would change the run", p.stderr)
+            self.assertIn(needle, p.stderr)
+            self.assertIn("--checkpoint.allow_changes=", p.stderr)
+        # two changes listed together; naming one of them is not enough
+        p = train(os.path.join(WORK, "changed_r"), f"--checkpoint.resume={step3}", "--train.seed=7",
+                  "--optim.lr=1e-4", "--checkpoint.allow_changes=train.seed", *common, check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("optim.lr 3e-3 -> 1e-4", p.stderr)
+        self.assertNotIn("train.seed 1337", p.stderr.split("would change the run")[1])
+        # named: accepted, and said
+        p = train(os.path.join(WORK, "changed_ok"), f"--checkpoint.resume={step3}", "--train.seed=7",
+                  "--checkpoint.allow_changes=train.seed", *common)
+        self.assertIn("a change allowed by checkpoint.allow_changes: train.seed 1337 -> 7", p.stderr)
+        # a layout-only change (threads, micro-batch at the same global batch) is the same run
+        train(os.path.join(WORK, "changed_layout"), f"--checkpoint.resume={step3}", "--train.threads=2",
+              "--train.micro_batch=2", "--train.global_batch=4", *common)
+        p = train(os.path.join(WORK, "changed_r"), f"--checkpoint.resume={step3}", "--checkpoint.allow_changes=nope",
+                  *common, check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("'nope' is not a configuration key", p.stderr)
+        self.assertEqual(sorted(os.listdir(os.path.join(d, "checkpoints"))), before)
 
     def test_generate_from_checkpoint(self):
         d = os.path.join(WORK, "gen")
