@@ -31,6 +31,12 @@ std::string cpu_isa_name();
 // portable build; for -DPLINTH_NATIVE=ON the vector extensions compiled in, widest first, from
 // {avx512f, avx2, fma, avx, sse4_2}.
 std::vector<std::string> build_isa_requirements();
+// fp32 lanes of the widest vector FMA this CPU supports, whatever variant the hot loops pinned
+// (OpenBLAS's GEMM dispatches on its own and may use it): 16 with AVX-512F, 8 with AVX2 + FMA,
+// 4 otherwise (SSE / 128-bit NEON). The MFU peak is derived from it (train/peak_flops.h).
+int cpu_widest_fp32_lanes();
+// Its name: "avx512", "avx2+fma" or "128-bit".
+std::string cpu_widest_vector_name();
 
 // ---- GEMM wrapper (BLAS) ----
 // c (M, N) = alpha * op(a) @ op(b) + beta * c, row-major; op = transpose when trans_* is true.

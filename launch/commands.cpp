@@ -191,6 +191,12 @@ int train_on_grid(RunConfig& rc, comm::Communicator& world, const volatile std::
                    grid.shape().tp > 1 ? str_cat("; tensor-parallel communication: ",
                                                  static_cast<int>(1000 * r.tp_comm_fraction) / 10.0, "% of step time")
                                        : std::string()));
+  log_info(str_cat("outside training time (not in tokens/s or MFU): evaluation ", r.eval_s, " s, checkpoint saves ",
+                   r.ckpt_s, " s"));
+  if (r.nonfinite_steps > 0 || r.spike_steps > 0)
+    log_info(str_cat("step guard: ", r.nonfinite_steps, " update(s) skipped for a non-finite loss or gradient norm, ",
+                     r.spike_steps, " loss spike(s) (train.spike_action = ",
+                     train::spike_action_name(rc.train.guard.spike_action), ")"));
   if (shape.pp > 1) {
     const parallel::PipelineShape ps{shape.pp, static_cast<int>(rc.train.grad_accum), rc.train.pp_chunks};
     const auto kind = rc.train.pp_schedule;

@@ -54,6 +54,13 @@ const OptionDef kOptions[] = {
     {"train.seed", "1337", "seed of init and data order"},
     {"train.threads", "0", "compute threads; 0 = all cores"},
     {"train.grad_clip", "1.0", "max global gradient norm; 0 = off"},
+    {"train.max_nonfinite_steps", "5", "a non-finite loss or gradient norm skips the update; this many in a row stop the run (exit 2)"},
+    {"train.spike_factor", "0", "loss spike: loss > spike_factor x median of the last spike_window steps; 0 = off"},
+    {"train.spike_window", "20", "steps in the running median of the spike detector"},
+    {"train.spike_action", "log", "log | skip (skip the spiking batch's update)"},
+    {"train.test_nan_steps", "0", "fault tests only: N or A-B, a NaN gradient element on world rank 0 at these steps; 0 = off"},
+    {"train.test_spike_at_step", "0", "fault tests only: the loss of this step is reported x10; 0 = off"},
+    {"train.test_nan_param_at_step", "0", "fault tests only: a parameter on world rank 0 becomes NaN after this step; 0 = off"},
     {"optim.lr", "1e-3", "peak learning rate"},
     {"optim.min_lr", "1e-4", "final learning rate"},
     {"optim.warmup_steps", "20", "linear warmup steps"},
@@ -68,7 +75,8 @@ const OptionDef kOptions[] = {
     {"log.interval", "10", "steps between progress lines"},
     {"log.out_dir", "runs/default", "run directory (metrics, checkpoints)"},
     {"log.metrics_file", "", "JSONL metrics; default <out_dir>/metrics.jsonl"},
-    {"log.peak_gflops", "0", "MFU reference in GFLOP/s; 0 = measure SGEMM at startup"},
+    {"log.peak_tflops", "0", "MFU peak per rank (device) in TFLOP/s; 0 = CPU: threads x FLOP/cycle of the widest vector unit x max clock"},
+    {"log.peak_gflops", "0", "deprecated: log.peak_tflops x 1000 (kept for old configs and checkpoints)"},
     {"checkpoint.dir", "", "checkpoint root; default <out_dir>/checkpoints"},
     {"checkpoint.interval", "0", "steps between saves; 0 = only at the end"},
     {"checkpoint.keep", "3", "checkpoints kept (never the one this run resumed from)"},
@@ -175,6 +183,23 @@ RunConfig from_map(const std::map<std::string, std::string>& kv) {
   t.seed = static_cast<uint64_t>(seed);
   t.threads = static_cast<int>(i64("train.threads"));
   t.grad_clip = f32("train.grad_clip");
+  t.guard.max_nonfinite_steps = i64("train.max_nonfinite_steps");
+  t.guard.spike_factor = f64("train.spike_factor");
+  t.guard.spike_window = i64("train.spike_window");
+  t.guard.spike_action = train::spike_action_parse(str("train.spike_action"));
+  {
+    const std::string nan_steps = str("train.test_nan_steps");
+    const auto dash = nan_steps.find('-');
+    std::map<std::string, std::string> parts{{"train.test_nan_steps", nan_steps.substr(0, dash)}};
+    t.test_nan_first = to_number<int64_t>(parts, "train.test_nan_steps");
+    t.test_nan_last = t.test_nan_first;
+    if (dash != std::string::npos) {
+      parts["train.test_nan_steps"] = nan_steps.substr(dash + 1);
+      t.test_nan_last = to_number<int64_t>(parts, "train.test_nan_steps");
+    }
+  }
+  t.test_spike_step = i64("train.test_spike_at_step");
+  t.test_nan_param_step = i64("train.test_nan_param_at_step");
   t.schedule.lr = f32("optim.lr");
   t.schedule.min_lr = f32("optim.min_lr");
   t.schedule.warmup_steps = i64("optim.warmup_steps");
@@ -189,7 +214,12 @@ RunConfig from_map(const std::map<std::string, std::string>& kv) {
   t.log_interval = i64("log.interval");
   t.out_dir = str("log.out_dir");
   t.metrics_file = str("log.metrics_file");
-  t.peak_gflops = f64("log.peak_gflops");
+  t.peak_tflops = f64("log.peak_tflops");
+  const double peak_gflops = f64("log.peak_gflops");
+  PLINTH_CHECK(peak_gflops >= 0, Config, "log.peak_gflops must be >= 0, got ", peak_gflops);
+  PLINTH_CHECK(peak_gflops == 0 || t.peak_tflops == 0, Config,
+               "log.peak_gflops (deprecated) and log.peak_tflops are both set; keep log.peak_tflops");
+  if (peak_gflops > 0) t.peak_tflops = peak_gflops / 1e3;
   t.ckpt_dir = str("checkpoint.dir");
   t.ckpt_interval = i64("checkpoint.interval");
   t.ckpt_keep = static_cast<int>(i64("checkpoint.keep"));

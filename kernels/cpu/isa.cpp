@@ -76,6 +76,23 @@ CpuIsa active_isa() {
 
 std::string cpu_isa_name() { return detail::isa_name(detail::active_isa()); }
 
+int cpu_widest_fp32_lanes() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return 16;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 8;
+#endif
+  return 4;
+}
+
+std::string cpu_widest_vector_name() {
+  switch (cpu_widest_fp32_lanes()) {
+    case 16: return "avx512";
+    case 8: return "avx2+fma";
+  }
+  return "128-bit";
+}
+
 std::vector<std::string> build_isa_requirements() {
   std::vector<std::string> features;
 #if defined(__x86_64__)

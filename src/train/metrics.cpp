@@ -76,7 +76,10 @@ void MetricsWriter::write(const StepMetrics& m) {
       << ", \"grad_norm\": " << num(m.grad_norm) << ", \"tokens_per_s\": " << num(m.tokens_per_s)
       << ", \"model_flops_per_s\": " << num(m.flops_per_s) << ", \"mfu\": " << num(m.mfu)
       << ", \"rss_bytes\": " << m.rss_bytes << ", \"elapsed_s\": " << num(m.elapsed_s)
-      << ", \"comm_exposed_s\": " << num(m.comm_exposed_s) << "}\n";
+      << ", \"comm_exposed_s\": " << num(m.comm_exposed_s) << ", \"eval_s\": " << num(m.eval_s)
+      << ", \"ckpt_s\": " << num(m.ckpt_s) << ", \"skipped\": "
+      << (m.skipped.empty() ? std::string("null") : "\"" + m.skipped + "\"")
+      << ", \"nonfinite_steps\": " << m.nonfinite_steps << ", \"spike_steps\": " << m.spike_steps << "}\n";
   const std::string line = out.str();
   size_t done = 0;
   while (done < line.size()) {
@@ -98,13 +101,19 @@ std::string format_duration(double s) {
 }
 
 std::string progress_line(const StepMetrics& m, int64_t total_steps, double eta_s) {
-  char buf[512];
-  char val[48] = "";
+  char buf[640];
+  char val[48] = "", extra[160] = "";
   if (m.val_loss) std::snprintf(val, sizeof val, " | val %.4f ± %.4f", *m.val_loss, m.val_loss_se);
+  int used = 0;
+  if (m.eval_s > 0) used += std::snprintf(extra + used, sizeof extra - used, " | eval %s", format_duration(m.eval_s).c_str());
+  if (m.ckpt_s > 0.0005 && used < static_cast<int>(sizeof extra))
+    used += std::snprintf(extra + used, sizeof extra - used, " | ckpt %s", format_duration(m.ckpt_s).c_str());
+  if (!m.skipped.empty() && used < static_cast<int>(sizeof extra))
+    std::snprintf(extra + used, sizeof extra - used, " | skipped: %s", m.skipped.c_str());
   std::snprintf(buf, sizeof buf,
-                "step %5lld/%lld | loss %.4f%s | lr %.2e | gnorm %.3f | %.1fk tok/s | %.2f GFLOP/s MFU %.1f%% | ETA %s",
+                "step %5lld/%lld | loss %.4f%s | lr %.2e | gnorm %.3f | %.1fk tok/s | %.2f GFLOP/s MFU %.1f%%%s | ETA %s",
                 static_cast<long long>(m.step), static_cast<long long>(total_steps), m.loss, val, m.lr,
-                m.grad_norm, m.tokens_per_s / 1e3, m.flops_per_s / 1e9, 100.0 * m.mfu,
+                m.grad_norm, m.tokens_per_s / 1e3, m.flops_per_s / 1e9, 100.0 * m.mfu, extra,
                 format_duration(eta_s).c_str());
   return buf;
 }

@@ -14,11 +14,19 @@ struct StepMetrics {
   float lr = 0;
   double grad_norm = 0;
   double tokens_per_s = 0;
+  // tokens_per_s, flops_per_s and mfu are over the window's training time: the wall time since
+  // the previous record less eval_s and ckpt_s
   double flops_per_s = 0;         // model FLOP/s (architecture formula, see model_flops_per_token)
-  double mfu = 0;                 // flops_per_s / peak
+  double mfu = 0;                 // flops_per_s / (peak per rank x ranks), see train/peak_flops.h
   int64_t rss_bytes = 0;          // resident memory of this process
   double elapsed_s = 0;
   double comm_exposed_s = 0;      // gradient-reduction wait not hidden behind backward, this window
+  double eval_s = 0;              // validation time in this window
+  double ckpt_s = 0;              // checkpoint time blocking training in this window (this step's save included)
+  std::string skipped;            // why this step's update was skipped ("nonfinite", "loss_spike"), or
+                                  // "loss_spike_logged" (applied), or "" (a normal step)
+  int64_t nonfinite_steps = 0;    // skipped non-finite steps so far in this run
+  int64_t spike_steps = 0;        // loss spikes so far in this run
 };
 
 class MetricsWriter {
@@ -40,7 +48,8 @@ class MetricsWriter {
   int fd_ = -1;
 };
 
-// "step   50/200 | loss 2.3456 | val 2.4012 | lr 6.00e-04 | gnorm 0.83 | 12.3k tok/s | 1.23 GFLOP/s MFU 12.3% | ETA 1m23s"
+// "step   50/200 | loss 2.3456 | val 2.4012 | lr 6.00e-04 | gnorm 0.83 | 12.3k tok/s | 1.23 GFLOP/s MFU 12.3% | eval 0.4s | ckpt 0.1s | ETA 1m23s"
+// (eval / ckpt only when the window had them; "| skipped: nonfinite" when the step's update was skipped)
 std::string progress_line(const StepMetrics& m, int64_t total_steps, double eta_s);
 
 std::string format_duration(double seconds);   // "1h02m", "3m05s", "42.1s"

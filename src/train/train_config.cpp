@@ -56,7 +56,14 @@ void train_config_validate(const TrainConfig& t) {
   PLINTH_CHECK(t.eval_interval >= 0, Config, "eval.interval must be >= 0, got ", t.eval_interval);
   PLINTH_CHECK(t.eval_windows > 0, Config, "eval.windows must be positive, got ", t.eval_windows);
   PLINTH_CHECK(t.log_interval > 0, Config, "log.interval must be positive, got ", t.log_interval);
-  PLINTH_CHECK(t.peak_gflops >= 0, Config, "log.peak_gflops must be >= 0, got ", t.peak_gflops);
+  PLINTH_CHECK(t.peak_tflops >= 0, Config, "log.peak_tflops must be >= 0, got ", t.peak_tflops);
+  PLINTH_CHECK(t.guard.max_nonfinite_steps >= 1, Config, "train.max_nonfinite_steps must be >= 1, got ",
+               t.guard.max_nonfinite_steps);
+  PLINTH_CHECK(t.guard.spike_factor == 0 || t.guard.spike_factor > 1, Config,
+               "train.spike_factor must be 0 (off) or > 1, got ", t.guard.spike_factor);
+  PLINTH_CHECK(t.guard.spike_window >= 1, Config, "train.spike_window must be >= 1, got ", t.guard.spike_window);
+  PLINTH_CHECK(t.test_nan_first >= 0 && t.test_nan_last >= t.test_nan_first, Config,
+               "train.test_nan_steps: expected N or A-B with 1 <= A <= B");
   PLINTH_CHECK(t.ckpt_interval >= 0, Config, "checkpoint.interval must be >= 0, got ", t.ckpt_interval);
   PLINTH_CHECK(t.ckpt_keep >= 1, Config, "checkpoint.keep must be >= 1, got ", t.ckpt_keep);
   PLINTH_CHECK(t.sample_tokens >= 0, Config, "sample.tokens must be >= 0, got ", t.sample_tokens);

@@ -12,6 +12,7 @@
 #include "parallel/pipeline_schedule.h"
 #include "parallel/tensor_parallel.h"
 #include "train/data_coordinator.h"
+#include "train/train_guard.h"
 
 namespace plinth::train {
 
@@ -40,6 +41,13 @@ struct TrainConfig {
   uint64_t seed = 1337;               // init and data order
   int threads = 0;                    // 0 = all cores
   float grad_clip = 1.0f;             // max global grad norm, 0 = off
+  GuardConfig guard;                  // non-finite steps and loss spikes (train_guard.h)
+  // fault tests only (world rank 0 only; 0 = off): a NaN written into one gradient element of
+  // steps [test_nan_first, test_nan_last] after the data-parallel reduction; the reported loss of
+  // test_spike_step multiplied by 10; one parameter set to NaN after the update of test_nan_param_step
+  int64_t test_nan_first = 0, test_nan_last = 0;
+  int64_t test_spike_step = 0;
+  int64_t test_nan_param_step = 0;
   // [optim]
   optim::LrScheduleConfig schedule;   // total_steps is set from steps
   optim::AdamWConfig adamw;
@@ -50,7 +58,7 @@ struct TrainConfig {
   int64_t log_interval = 10;
   std::string out_dir = "runs/default";   // metrics.jsonl and checkpoints go here by default
   std::string metrics_file;           // default <out_dir>/metrics.jsonl
-  double peak_gflops = 0.0;           // MFU reference; 0 = measure SGEMM at startup
+  double peak_tflops = 0.0;           // MFU peak per rank (device); 0 = CPU cores x FLOP/cycle x clock
   // [checkpoint]
   std::string ckpt_dir;               // default <out_dir>/checkpoints
   int64_t ckpt_interval = 0;          // steps between saves (0 = only at the end)

@@ -14,6 +14,7 @@
 #include "parallel/tensor_parallel.h"
 #include "kernels/kernels.h"
 #include "train/generate.h"
+#include "train/peak_flops.h"
 
 namespace plinth::train {
 namespace {
@@ -71,24 +72,6 @@ TrainConfig with_defaults(TrainConfig t) {
 
 }  // namespace
 
-double measure_sgemm_flops(double seconds) {
-  // Best of repeated 1024^3 products: the peak the BLAS reaches on this machine with the
-  // current thread setting (best-of filters out interference from other processes).
-  const int64_t n = 1024;
-  AlignedBuffer<float> a(n * n), b(n * n), c(n * n);
-  for (int64_t i = 0; i < n * n; ++i) a[i] = b[i] = 0.001f * static_cast<float>(i % 97);
-  double best = 1e30;
-  auto t_begin = Clock::now();
-  int reps = 0;
-  do {
-    auto t0 = Clock::now();
-    kernels::gemm(kernels::Trans::No, kernels::Trans::Yes, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f,
-                  c.data(), n);
-    if (reps++ > 0) best = std::min(best, seconds_since(t0));   // first call warms up
-  } while (seconds_since(t_begin) < seconds || reps < 3);
-  return 2.0 * static_cast<double>(n * n * n) / best;
-}
-
 Trainer::Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::string config_ini, comm::Communicator& tp,
                  comm::Communicator& pp, comm::Communicator& dp, ResumeCheck resume_check)
     : mc_(mc),
@@ -108,7 +91,8 @@ Trainer::Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::strin
       grad_sync_(model_.layout(), dp, tc.bucket_bytes, tc.zero),
       adamw_(model_.layout(), tc_.adamw, grad_sync_.owned_ranges()),
       pipeline_(model_, pp, effective_schedule(tc_, pp.size()), static_cast<int>(tc_.grad_accum), tc_.micro_batch,
-                mc.seq_len) {
+                mc.seq_len),
+      guard_(tc_.guard) {
   PLINTH_CHECK(tc_.global_batch == tc_.micro_batch * tc_.grad_accum * dp.size(), Internal,
                "train batch not resolved for dp = ", dp.size());
   if (pp.size() > 1 && mc.tie_embeddings == model::TieEmbeddings::Yes && model_.layout().contains("embed.wte")) {
@@ -148,14 +132,9 @@ Trainer::Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::strin
   log_info(str_cat("batch: global ", tc_.global_batch, " sequences = micro_batch ", tc_.micro_batch, " x grad_accum ",
                    tc_.grad_accum, " x dp ", dp.size(), "; gradient buckets: ", grad_sync_.buckets().size(),
                    tc_.zero == parallel::ZeroStage::One ? " (reduce-scatter + all-gather)" : " (all-reduce)"));
-  if (tc_.peak_gflops > 0) {
-    peak_flops_ = tc_.peak_gflops * 1e9;
-    log_info(str_cat("MFU reference: stated peak ", tc_.peak_gflops, " GFLOP/s per rank (log.peak_gflops)"));
-  } else {
-    peak_flops_ = measure_sgemm_flops(0.5);
-    log_info(str_cat("MFU reference: measured SGEMM rate ", peak_flops_ / 1e9, " GFLOP/s per rank at ",
-                     kernels::num_threads(), " threads (set log.peak_gflops to state one)"));
-  }
+  const PeakFlops peak = peak_flops(tc_.peak_tflops, kernels::num_threads());
+  peak_flops_ = peak.flops_per_s;
+  log_info(str_cat("MFU reference: ", peak.derivation));
   if (tc_.resume != ResumeKind::None) resume();
   prepare_checkpoint_root();
 }
@@ -180,7 +159,7 @@ void Trainer::sync_tied_embedding() {
   grad_sync_.on_grads_ready(tied_copy_.begin, tied_copy_.end);
 }
 
-float Trainer::train_step(int64_t step, double* grad_norm, float* lr, double* exposed_s) {
+float Trainer::train_step(int64_t step, double* grad_norm, float* lr, double* exposed_s, StepOutcome* outcome) {
   const int64_t B = tc_.micro_batch, T = mc_.seq_len, dp = dp_.size(), m = tc_.grad_accum;
   const float dloss = 1.0f / static_cast<float>(tc_.global_batch * T);
   // this step's micro-batches, on the stages that read data (embedding and head)
@@ -203,14 +182,16 @@ float Trainer::train_step(int64_t step, double* grad_norm, float* lr, double* ex
   double loss = pipeline_.train_step(tp_, params_.data(), grads_.data(), data, dloss, &observer);
   sync_tied_embedding();
   *exposed_s = grad_sync_.finish();
+  if (step + 1 >= tc_.test_nan_first && step + 1 <= tc_.test_nan_last && tc_.test_nan_first > 0 && world_rank() == 0 &&
+      !grad_sync_.owned_ranges().empty())
+    grads_[static_cast<size_t>(grad_sync_.owned_ranges().front().begin)] = std::nanf("");   // fault tests
   // mean loss over every rank's micro-batches (all hold the same number of tokens); it is known
   // on the stage holding the head
   loss /= static_cast<double>(m);
   if (pp_.size() > 1) pp_.all_reduce(&loss, 1, comm::DType::F64, comm::ReduceOp::Sum);
   dp_.all_reduce(&loss, 1, comm::DType::F64, comm::ReduceOp::Sum);
   loss /= static_cast<double>(dp);
-  PLINTH_CHECK(std::isfinite(loss), Internal, "training loss is not finite at step ", step + 1,
-               " (lower optim.lr or enable train.grad_clip)");
+  if (step + 1 == tc_.test_spike_step) loss *= 10.0;   // fault tests: a spike in the reported loss
   // global gradient norm: every element counted once (ZeRO-1: each rank its own pieces;
   // tensor parallel: split tensors on every tp rank, replicated ones on tp rank 0 only;
   // pipeline: each stage its own tensors, the tied embedding on the first stage only)
@@ -222,10 +203,17 @@ float Trainer::train_step(int64_t step, double* grad_norm, float* lr, double* ex
   if (pp_.size() > 1) pp_.all_reduce(&sumsq, 1, comm::DType::F64, comm::ReduceOp::Sum);
   *grad_norm = std::sqrt(sumsq);
   *lr = optim::lr_at(tc_.schedule, step);
-  adamw_.step(params_.data(), grads_.data(), *lr, optim::clip_scale(*grad_norm, tc_.grad_clip), step + 1);
-  const auto t_gather = Clock::now();
-  grad_sync_.gather_params(params_.data());   // ZeRO-1: nothing hides this all-gather
-  *exposed_s += seconds_since(t_gather);
+  // The guard's verdict, agreed over the grid (a NaN may be on one rank only, e.g. in a
+  // replicated gradient): every rank applies the update, or none does.
+  const auto verdict = static_cast<StepVerdict>(grid_max(static_cast<int32_t>(guard_.classify(loss, *grad_norm))));
+  *outcome = guard_.record(step + 1, verdict, loss, *grad_norm);
+  if (*outcome == StepOutcome::Applied || *outcome == StepOutcome::SpikeApplied) {
+    adamw_.step(params_.data(), grads_.data(), *lr, optim::clip_scale(*grad_norm, tc_.grad_clip), step + 1);
+    const auto t_gather = Clock::now();
+    grad_sync_.gather_params(params_.data());   // ZeRO-1: nothing hides this all-gather
+    *exposed_s += seconds_since(t_gather);
+  }
+  if (step + 1 == tc_.test_nan_param_step && world_rank() == 0) params_[0] = std::nanf("");   // fault tests
   return static_cast<float>(loss);
 }
 
@@ -296,12 +284,18 @@ TrainResult Trainer::run(const volatile std::sig_atomic_t* stop_flag) {
   auto t_window = t_start;
   int64_t window_steps = 0;
   double train_seconds = 0.0, exposed_total = 0.0, exposed_window = 0.0, tp_total = 0.0, pp_total = 0.0;
+  // evaluation and checkpoint time: reported on their own, never part of tokens/s or MFU
+  double eval_window = 0.0, ckpt_window = 0.0;
+  auto keep_path = [&](const std::string& dir) {
+    if (!dir.empty()) result.last_checkpoint = dir;
+  };
   while (step_ < tc_.steps) {
     auto t0 = Clock::now();
     double grad_norm = 0, exposed = 0;
     float lr = 0;
+    StepOutcome outcome = StepOutcome::Applied;
     const double tp_before = tp_.wait_seconds();
-    const float loss = train_step(step_, &grad_norm, &lr, &exposed);
+    const float loss = train_step(step_, &grad_norm, &lr, &exposed, &outcome);
     tp_total += tp_.wait_seconds() - tp_before;
     pp_total += pipeline_.last_wait_seconds();
     ++step_;
@@ -316,21 +310,43 @@ TrainResult Trainer::run(const volatile std::sig_atomic_t* stop_flag) {
     m.loss = loss;
     m.lr = lr;
     m.grad_norm = grad_norm;
+    m.skipped = step_outcome_name(outcome);
+    m.nonfinite_steps = guard_.nonfinite_steps();
+    m.spike_steps = guard_.spike_steps();
     const bool last = step_ == tc_.steps;
     if ((tc_.eval_interval > 0 && step_ % tc_.eval_interval == 0) || last) {
+      const auto t_eval = Clock::now();
       double se = 0.0;
       m.val_loss = evaluate(&se);
       m.val_loss_se = se;
       result.val_losses.emplace_back(step_, *m.val_loss);
+      const double dt_eval = seconds_since(t_eval);
+      eval_window += dt_eval;
+      result.eval_s += dt_eval;
+    }
+    // checkpoints before this step's record, which reports the time they blocked training
+    const bool interval_save = tc_.ckpt_interval > 0 && step_ % tc_.ckpt_interval == 0;
+    const bool save_now = interval_save || (last && tc_.final_checkpoint == FinalCheckpoint::Yes);
+    const bool ckpt_work = save_now || async_ != nullptr;   // a save, or an asynchronous one in flight
+    const auto t_ckpt = Clock::now();
+    keep_path(complete_async_save(Wait::No));   // an asynchronous save whose shards are all written
+    if (save_now) keep_path(save_checkpoint(step_));
+    if (ckpt_work) {
+      const double dt_ckpt = seconds_since(t_ckpt);
+      ckpt_window += dt_ckpt;
+      result.ckpt_s += dt_ckpt;
     }
     if (step_ % tc_.log_interval == 0 || last || m.val_loss) {
-      const double dt = seconds_since(t_window);
+      // the window's training time: wall time since the last record less evaluation and saves
+      const double dt = std::max(1e-9, seconds_since(t_window) - eval_window - ckpt_window);
       m.tokens_per_s = static_cast<double>(window_steps * tokens_per_step) / dt;
       m.flops_per_s = m.tokens_per_s * flops_per_token;
-      m.mfu = peak_flops_ > 0 ? m.flops_per_s / (peak_flops_ * static_cast<double>(world)) : 0.0;
+      m.mfu = m.flops_per_s / (peak_flops_ * static_cast<double>(world));
       m.rss_bytes = process_rss_bytes();
       m.elapsed_s = seconds_since(t_start);
       m.comm_exposed_s = exposed_window;
+      m.eval_s = eval_window;
+      m.ckpt_s = ckpt_window;
       const double eta = train_seconds / static_cast<double>(step_ - result.first_step) *
                          static_cast<double>(tc_.steps - step_);
       if (leader) {
@@ -339,14 +355,8 @@ TrainResult Trainer::run(const volatile std::sig_atomic_t* stop_flag) {
       }
       t_window = Clock::now();
       window_steps = 0;
-      exposed_window = 0.0;
+      exposed_window = eval_window = ckpt_window = 0.0;
     }
-    const bool interval_save = tc_.ckpt_interval > 0 && step_ % tc_.ckpt_interval == 0;
-    auto keep_path = [&](const std::string& dir) {
-      if (!dir.empty()) result.last_checkpoint = dir;
-    };
-    keep_path(complete_async_save(Wait::No));   // an asynchronous save whose shards are all written
-    if (interval_save || (last && tc_.final_checkpoint == FinalCheckpoint::Yes)) keep_path(save_checkpoint(step_));
     // A stop request (SIGTERM / SIGUSR1 on any rank) is agreed by every rank at this step
     // boundary: the max over tp, then pp, then dp covers the whole grid.
     const int32_t stop = agreed_stop(stop_flag);
@@ -361,6 +371,8 @@ TrainResult Trainer::run(const volatile std::sig_atomic_t* stop_flag) {
   }
   if (const std::string dir = complete_async_save(Wait::Yes); !dir.empty()) result.last_checkpoint = dir;
   result.last_step = step_;
+  result.nonfinite_steps = guard_.nonfinite_steps();
+  result.spike_steps = guard_.spike_steps();
   if (train_seconds > 0) {
     result.tokens_per_s = static_cast<double>((step_ - result.first_step) * tokens_per_step) / train_seconds;
     result.comm_exposed_fraction = exposed_total / train_seconds;

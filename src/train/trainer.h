@@ -24,6 +24,7 @@
 #include "train/metrics.h"
 #include "train/pipeline_executor.h"
 #include "train/train_config.h"
+#include "train/train_guard.h"
 
 namespace plinth::train {
 
@@ -35,8 +36,11 @@ struct TrainResult {
   int64_t first_step = 0;             // 0, or the step resumed from
   int64_t last_step = 0;
   std::vector<float> losses;          // training loss of each step run here (global mean over ranks)
+  int64_t nonfinite_steps = 0;        // steps whose update was skipped for a non-finite loss or grad norm
+  int64_t spike_steps = 0;            // loss spikes detected (skipped or not, per train.spike_action)
   std::vector<std::pair<int64_t, float>> val_losses;   // (step, val loss)
-  double tokens_per_s = 0;            // whole job
+  double tokens_per_s = 0;            // whole job, training time only (no evaluation or checkpoint)
+  double eval_s = 0, ckpt_s = 0;      // time in evaluation and in checkpoint saves (blocked time)
   double comm_exposed_fraction = 0;   // share of step time spent waiting for gradient reduction
   double tp_comm_fraction = 0;        // share of step time spent in tensor-parallel communication
   double pp_wait_fraction = 0;        // share of step time blocked on pipeline messages (bubble + transfer)
@@ -71,7 +75,11 @@ class Trainer {
   int64_t optimizer_state_bytes() const { return adamw_.state_bytes(); }
 
  private:
-  float train_step(int64_t step, double* grad_norm, float* lr, double* exposed_s);
+  // One step; the update is applied or skipped as the step guard says (agreed over the grid).
+  float train_step(int64_t step, double* grad_norm, float* lr, double* exposed_s, StepOutcome* outcome);
+  // Collective: throws Error(Config) naming the step when any rank's parameters are not finite
+  // (a save never writes them).
+  void check_params_finite(int64_t step);
   // Checkpoints (trainer_checkpoint.cpp). Collective over the grid. Synchronous: returns the
   // committed path. Asynchronous: starts the background write and returns "" (the commit
   // happens in poll_async_save / finish_async_save).
@@ -141,11 +149,8 @@ class Trainer {
   std::unique_ptr<AsyncWrite> async_;
   AlignedBuffer<float> stage_params_, stage_m_, stage_v_;   // staging copies for asynchronous saves
   int64_t step_ = 0;                  // optimizer steps completed
-  double peak_flops_ = 0;
+  double peak_flops_ = 0;             // per rank: the MFU denominator is peak_flops_ x world size
+  StepGuard guard_;
 };
-
-// Measures this machine's single-precision GEMM rate with the current thread setting
-// (the practical compute limit for MFU on CPU). Runs about `seconds`.
-double measure_sgemm_flops(double seconds);
 
 }  // namespace plinth::train

@@ -11,6 +11,7 @@
 //                       writes the flat pieces it owns (cut into rectangles of the tensors).
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstdio>
 #include <chrono>
 #include <filesystem>
@@ -275,8 +276,17 @@ std::vector<io::ShardPiece> Trainer::shard_pieces(const float* params, const flo
   return out;
 }
 
+void Trainer::check_params_finite(int64_t step) {
+  const double sumsq = optim::grad_sum_squares(model_.layout(), params_.data());
+  const int32_t bad_rank = grid_max(std::isfinite(sumsq) ? -1 : world_rank());
+  PLINTH_CHECK(bad_rank < 0, Config, "checkpoint step ", step, " not saved: the parameters of rank ", bad_rank,
+               " are not finite (training diverged; lower optim.lr or set train.grad_clip); the previous "
+               "checkpoint is unchanged");
+}
+
 std::string Trainer::save_checkpoint(int64_t step) {
   complete_async_save(Wait::Yes);   // the next save waits for the previous one
+  check_params_finite(step);        // never write NaN / Inf weights that resume would pick
   const double t0 = now_s();
   const bool leader = tp_.rank() == 0 && pp_.rank() == 0 && dp_.rank() == 0;
   // 1. the leader prepares the temporary directory; everyone learns whether it could

@@ -58,7 +58,7 @@ train::TrainConfig base(const std::string& corpus, const std::string& out) {
   tc.eval_windows = 12;    // not a multiple of the batch: a short last micro-batch
   tc.log_interval = 100;
   tc.out_dir = out;
-  tc.peak_gflops = 1;
+  tc.peak_tflops = 0.001;
   tc.sample_tokens = 0;
   tc.final_checkpoint = train::FinalCheckpoint::No;
   tc.global_batch = 8;
