@@ -120,6 +120,8 @@ int ckpt_info(const std::vector<std::string>& args) {
     << "data: consumed_samples=" << counter_or(meta, "data.consumed_samples", 0);
   for (const auto& [k, v] : meta.counters)
     if (k.rfind("data.consumed_samples.", 0) == 0) o << " corpus_" << k.substr(22) << "=" << v;
+  for (const auto& [k, v] : meta.counters)   // absent in checkpoints saved before epochs (issue 15)
+    if (k.rfind("data.epoch.", 0) == 0) o << " epoch_" << k.substr(11) << "=" << v;
   o << "\n"
     << "tokenizer: " << meta.tokenizer_kind << " (" << meta.tokenizer_model.size() << " bytes of model)\n"
     << "counters:";

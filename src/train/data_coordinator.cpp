@@ -95,7 +95,8 @@ DataCoordinator::DataCoordinator(const DataConfig& cfg, comm::Communicator& grou
   BlendSpec spec{weights, {}, T_, seed};
   for (size_t c = 0; c < n; ++c) {
     spec.train_tokens.push_back(meta[1 + 2 * c]);
-    summary_.push_back({cfg.corpora[c], meta[1 + 2 * c], meta[2 + 2 * c], weights[c]});
+    summary_.push_back({cfg.corpora[c], meta[1 + 2 * c], meta[2 + 2 * c], windows_in_split(meta[1 + 2 * c], T_),
+                        weights[c]});
   }
   index_ = std::make_unique<SampleIndex>(spec);
   window_.resize(static_cast<size_t>(T_ + 1));
@@ -202,5 +203,9 @@ int64_t DataCoordinator::val_batch(int64_t first, int64_t B, int64_t n_windows, 
 }
 
 std::vector<int64_t> DataCoordinator::consumed_per_corpus(int64_t n) { return index_->consumed_per_corpus(n); }
+
+std::vector<int64_t> DataCoordinator::epochs(int64_t n) { return index_->epochs(n); }
+
+void DataCoordinator::restore(int64_t n, const std::vector<int64_t>& consumed) { index_->restore(n, consumed); }
 
 }  // namespace plinth::train

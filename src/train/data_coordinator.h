@@ -35,6 +35,7 @@ struct DataConfig {
 struct CorpusSummary {
   std::string path;
   int64_t train_tokens = 0, val_tokens = 0;
+  int64_t train_windows = 0;   // non-overlapping (T+1)-token windows: one epoch
   double weight = 0;
 };
 
@@ -59,6 +60,11 @@ class DataCoordinator {
 
   // Samples consumed per corpus after n samples (the data position stored in checkpoints).
   std::vector<int64_t> consumed_per_corpus(int64_t n);
+  // Epoch of each corpus after n samples (0 = the first pass over its windows).
+  std::vector<int64_t> epochs(int64_t n);
+  // Resume: the data position after n samples is `consumed` per corpus (from a checkpoint), set
+  // in O(#corpora). Local to this rank (no communication); every rank passes the same values.
+  void restore(int64_t n, const std::vector<int64_t>& consumed);
 
   const std::vector<CorpusSummary>& corpora() const { return summary_; }
   int64_t vocab_size() const { return vocab_; }

@@ -110,7 +110,7 @@ Trainer::Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::strin
                    pipeline_.activation_bytes() / mib, " MiB"));
   for (const auto& c : data_.corpora())
     log_info(str_cat("corpus ", c.path, ": ", c.train_tokens, " train / ", c.val_tokens, " val tokens, weight ",
-                     c.weight));
+                     c.weight, "; an epoch is ", c.train_windows, " windows of seq_len + 1 tokens"));
   if (tp.size() > 1)
     log_info(str_cat("tensor parallel: tp ", tp.size(), ", this rank holds ", model_.dims().n_head, " of ", mc_.n_head,
                      " heads, ", model_.dims().ffn, " of ", mc_.ffn(), " MLP columns, ", model_.dims().vocab, " of ",
@@ -259,6 +259,20 @@ int32_t Trainer::agreed_stop(const volatile std::sig_atomic_t* stop_flag) {
   return grid_max(static_cast<int32_t>(*stop_flag));
 }
 
+void Trainer::log_epoch_changes() {
+  const std::vector<int64_t> consumed = data_.consumed_per_corpus(step_ * tc_.global_batch);
+  for (size_t c = 0; c < consumed.size(); ++c) {
+    const CorpusSummary& corpus = data_.corpora()[c];
+    const int64_t epoch = consumed[c] / corpus.train_windows;
+    if (epoch <= epochs_[c]) continue;
+    // the epoch's first sample is in this step, or opens the next one when this step ended the previous epoch
+    const int64_t begins = consumed[c] == epoch * corpus.train_windows ? step_ + 1 : step_;
+    log_info(str_cat("corpus ", corpus.path, ": epoch ", epoch, " begins at step ", begins, " (pass ", epoch + 1,
+                     " over its ", corpus.train_windows, " windows, in a new order)"));
+    epochs_[c] = epoch;
+  }
+}
+
 TrainResult Trainer::run(const volatile std::sig_atomic_t* stop_flag) {
   TrainResult result;
   result.first_step = step_;
@@ -280,6 +294,7 @@ TrainResult Trainer::run(const volatile std::sig_atomic_t* stop_flag) {
     result.last_checkpoint = resumed_from_;
     return result;
   }
+  if (leader) epochs_ = data_.epochs(step_ * tc_.global_batch);
   auto t_start = Clock::now();
   auto t_window = t_start;
   int64_t window_steps = 0;
@@ -299,6 +314,7 @@ TrainResult Trainer::run(const volatile std::sig_atomic_t* stop_flag) {
     tp_total += tp_.wait_seconds() - tp_before;
     pp_total += pipeline_.last_wait_seconds();
     ++step_;
+    if (leader) log_epoch_changes();
     train_seconds += seconds_since(t0);
     exposed_total += exposed;
     exposed_window += exposed;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <thread>
 #include <string>
@@ -106,6 +107,12 @@ class Trainer {
   // the leader's error (its kind and message). Collective over the grid.
   void on_leader(const std::function<void()>& fn);
   void resume();
+  // Resume: sets the data position from the checkpoint's per-corpus counts in O(#corpora) and
+  // logs each corpus's epoch (a checkpoint without them, or saved at another global_batch:
+  // the position is derived from the sample index instead).
+  void restore_data_position(const std::map<std::string, int64_t>& counters, const std::string& dir);
+  // Leader: logs "corpus X: epoch E begins" for every corpus whose epoch changed in this step.
+  void log_epoch_changes();
   // resume=auto: the newest checkpoint under checkpoint.dir that passes full validation (the
   // ranks share the checksum reads), setting damaged ones aside; "" when none. Collective.
   std::string choose_auto_checkpoint();
@@ -149,6 +156,7 @@ class Trainer {
   std::unique_ptr<AsyncWrite> async_;
   AlignedBuffer<float> stage_params_, stage_m_, stage_v_;   // staging copies for asynchronous saves
   int64_t step_ = 0;                  // optimizer steps completed
+  std::vector<int64_t> epochs_;       // leader: epoch of each corpus after step_ (for log_epoch_changes)
   double peak_flops_ = 0;             // per rank: the MFU denominator is peak_flops_ x world size
   StepGuard guard_;
 };

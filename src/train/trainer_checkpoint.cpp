@@ -188,11 +188,38 @@ void Trainer::resume() {
   PLINTH_CHECK(step_ <= tc_.steps, Config, "checkpoint ", dir, " is at step ", step_, ", beyond train.steps (",
                tc_.steps, ")");
   resumed_from_ = dir;
+  restore_data_position(meta.counters, dir);
   auto counter = [&](const char* k) { return meta.counters.count(k) ? std::to_string(meta.counters.at(k)) : "?"; };
   log_info(str_cat("resumed from ", dir, " at step ", step_, " (saved at tp ", counter("parallel.tp"), ", pp ",
                    counter("parallel.pp"), ", dp ", counter("parallel.dp"), ", zero ", counter("parallel.zero"),
                    "; now tp ", tp_.size(), ", pp ", pp_.size(), ", dp ", dp_.size(), "); loaded in ",
                    seconds_ms(load_ms * 1e-3), " (slowest rank)"));
+}
+
+void Trainer::restore_data_position(const std::map<std::string, int64_t>& counters, const std::string& dir) {
+  const int64_t n = step_ * tc_.global_batch;
+  const size_t n_corpora = data_.corpora().size();
+  std::vector<int64_t> consumed;
+  auto found = counters.find("data.consumed_samples");
+  bool usable = found != counters.end() && found->second == n;
+  for (size_t c = 0; usable && c < n_corpora; ++c) {
+    auto it = counters.find("data.consumed_samples." + std::to_string(c));
+    usable = it != counters.end();
+    if (usable) consumed.push_back(it->second);
+  }
+  usable = usable && !counters.count("data.consumed_samples." + std::to_string(n_corpora));   // same corpus count
+  if (usable) data_.restore(n, consumed);   // every rank holds the same counters: the same position everywhere
+  else
+    log_warn(str_cat("checkpoint ", dir, " does not record the samples drawn per corpus at sample ", n,
+                     " (another global_batch or corpus list?): deriving the data position from the sample index"));
+  const std::vector<int64_t> epochs = data_.epochs(n);
+  const std::vector<int64_t> now = data_.consumed_per_corpus(n);
+  if (tp_.rank() != 0 || pp_.rank() != 0 || dp_.rank() != 0) return;   // the leader logs the epochs
+  for (size_t c = 0; c < n_corpora; ++c) {
+    const CorpusSummary& corpus = data_.corpora()[c];
+    log_info(str_cat("corpus ", corpus.path, ": resuming in epoch ", epochs[c], " at window ",
+                     now[c] - epochs[c] * corpus.train_windows, " of ", corpus.train_windows));
+  }
 }
 
 void Trainer::prepare_checkpoint_root() {
@@ -378,8 +405,10 @@ std::string Trainer::commit_checkpoint(int64_t step, const std::string& temp_dir
         meta.tokenizer_model = data_.tokenizer_model();
         const auto consumed = data_.consumed_per_corpus(step * tc_.global_batch);
         meta.counters["data.consumed_samples"] = step * tc_.global_batch;
-        for (size_t c = 0; c < consumed.size(); ++c)
+        for (size_t c = 0; c < consumed.size(); ++c) {
           meta.counters["data.consumed_samples." + std::to_string(c)] = consumed[c];
+          meta.counters["data.epoch." + std::to_string(c)] = consumed[c] / data_.corpora()[c].train_windows;
+        }
         meta.counters["data.seed"] = static_cast<int64_t>(tc_.seed);
         meta.counters["train.global_batch"] = tc_.global_batch;
         meta.counters["parallel.tp"] = tp_.size();
