@@ -6,7 +6,8 @@
 //   [0, 32000)  pipeline activations and gradients (parallel/pipeline_schedule: per step, per
 //               receiving model chunk, micro-batch and direction; never a function of the step)
 //   32000       tied input / output embedding gradients between first and last stage (pp group)
-//   32001       full-model gather of a checkpoint from every stage to stage 0 (pp group)
+//   32001       reserved: was the full-model gather onto stage 0 for the end-of-run sample
+//               (removed in issue 15: a model split over tp / pp is never gathered)
 //   32002       batches from the corpus coordinator to the other ranks (dp group)
 #pragma once
 

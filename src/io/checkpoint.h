@@ -65,6 +65,10 @@ struct ShardPiece {
 // global tensor: 1-D one block; 2-D a partial first row, full middle rows, a partial last row.
 void shard_pieces_of_range(const std::string& group, const TensorSpec& spec, const float* slice, int64_t begin,
                            int64_t end, std::vector<ShardPiece>& out);
+// The same pieces, their data taken from `block`, which holds the elements [begin, end) of the
+// slice back to back (e.g. a ZeRO-1 rank's compact optimizer state: no full-size copy needed).
+void shard_pieces_of_block(const std::string& group, const TensorSpec& spec, const float* block, int64_t begin,
+                           int64_t end, std::vector<ShardPiece>& out);
 
 std::string checkpoint_shard_file_name(int rank);   // "shard_00003.h5"
 

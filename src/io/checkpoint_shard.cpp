@@ -102,11 +102,16 @@ uint64_t file_checksum(const std::string& path) {
 
 void shard_pieces_of_range(const std::string& group, const TensorSpec& spec, const float* slice, int64_t begin,
                            int64_t end, std::vector<ShardPiece>& out) {
+  if (begin < end) shard_pieces_of_block(group, spec, slice + begin, begin, end, out);
+}
+
+void shard_pieces_of_block(const std::string& group, const TensorSpec& spec, const float* block, int64_t begin,
+                           int64_t end, std::vector<ShardPiece>& out) {
   if (begin >= end) return;
   const size_t rank = spec.local_shape.size();
   PLINTH_CHECK(rank == 1 || rank == 2, Internal, "checkpoint pieces of rank-", rank, " tensor ", spec.name);
   auto add = [&](std::vector<int64_t> local_start, std::vector<int64_t> count, int64_t flat) {
-    ShardPiece p{group, spec.name, spec.global_shape, {}, std::move(count), slice + flat};
+    ShardPiece p{group, spec.name, spec.global_shape, {}, std::move(count), block + (flat - begin)};
     for (size_t d = 0; d < rank; ++d) p.start.push_back(spec.local_start[d] + local_start[d]);
     out.push_back(std::move(p));
   };

@@ -85,7 +85,6 @@ Trainer::Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::strin
       data_(tc.data, dp, mc.seq_len, mc.vocab_size, tc.seed),
       model_(mc, model::TpShard{tp.rank(), tp.size()}, tc.sequence_parallel, pipeline_stage_spans(partition_, pp.size(), pp.rank())),
       full_model_(mc),
-      stage_full_layout_(model::model_param_layout(mc, {}, model_.chunks())),
       params_(static_cast<size_t>(model_.layout().size())),
       grads_(static_cast<size_t>(model_.layout().size())),
       grad_sync_(model_.layout(), dp, tc.bucket_bytes, tc.zero),
@@ -273,6 +272,25 @@ void Trainer::log_epoch_changes() {
   }
 }
 
+// The end-of-run sample, on the leader, with the model as this rank holds it: whole only at
+// tp = pp = 1 (every data-parallel rank holds every parameter). A model split over tp or pp ranks
+// is never gathered onto one rank (it was split because it does not fit one): skipped, with a note.
+void Trainer::sample(TrainResult& result) {
+  if (tp_.size() > 1 || pp_.size() > 1) {
+    log_info(str_cat("sample skipped: the model is split over tp ", tp_.size(), " x pp ", pp_.size(),
+                     " ranks; use `plinth generate --checkpoint ", result.last_checkpoint.empty() ? tc_.ckpt_dir
+                                                                                              : result.last_checkpoint,
+                     "` on the saved checkpoint"));
+    return;
+  }
+  if (!data_.tokenizer()) return;
+  GenerateOptions g{.max_new_tokens = tc_.sample_tokens, .temperature = tc_.sample_temperature,
+                    .top_k = tc_.sample_top_k, .seed = tc_.seed, .stop_token = -1};
+  auto prompt = data_.tokenizer()->encode(tc_.sample_prompt);
+  auto out = generate_tokens(full_model_, params_.data(), prompt, g);
+  result.sample = tc_.sample_prompt + data_.tokenizer()->decode(out);
+}
+
 TrainResult Trainer::run(const volatile std::sig_atomic_t* stop_flag) {
   TrainResult result;
   result.first_step = step_;
@@ -395,17 +413,7 @@ TrainResult Trainer::run(const volatile std::sig_atomic_t* stop_flag) {
     result.tp_comm_fraction = tp_total / train_seconds;
     result.pp_wait_fraction = pp_total / train_seconds;
   }
-  if (tc_.sample_tokens > 0 && result.stopped == StopReason::Completed) {
-    // sampling runs on one rank with the full model; the gather is collective over tp and pp
-    const bool whole = tp_.size() == 1 && pp_.size() == 1;
-    std::vector<float> full = whole ? std::vector<float>() : full_params();
-    if (!(leader && data_.tokenizer())) return result;
-    GenerateOptions g{.max_new_tokens = tc_.sample_tokens, .temperature = tc_.sample_temperature,
-                      .top_k = tc_.sample_top_k, .seed = tc_.seed, .stop_token = -1};
-    auto prompt = data_.tokenizer()->encode(tc_.sample_prompt);
-    auto out = generate_tokens(full_model_, whole ? params_.data() : full.data(), prompt, g);
-    result.sample = tc_.sample_prompt + data_.tokenizer()->decode(out);
-  }
+  if (tc_.sample_tokens > 0 && result.stopped == StopReason::Completed && leader) sample(result);
   return result;
 }
 

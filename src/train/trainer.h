@@ -69,9 +69,6 @@ class Trainer {
   // standard error of that mean over windows.
   float evaluate(double* standard_error = nullptr);
   const float* params() const { return params_.data(); }   // this rank's tensor-parallel slices
-  // Every parameter as a full logical tensor in the tp = 1, pp = 1 layout (collective over tp
-  // and pp; the result is complete on pp rank 0 only, empty elsewhere).
-  std::vector<float> full_params();
   const model::Model& model() const { return model_; }
   int64_t optimizer_state_bytes() const { return adamw_.state_bytes(); }
 
@@ -81,6 +78,7 @@ class Trainer {
   // Collective: throws Error(Config) naming the step when any rank's parameters are not finite
   // (a save never writes them).
   void check_params_finite(int64_t step);
+  void sample(TrainResult& result);   // the end-of-run sample (leader only; skipped when tp or pp > 1)
   // Checkpoints (trainer_checkpoint.cpp). Collective over the grid. Synchronous: returns the
   // committed path. Asynchronous: starts the background write and returns "" (the commit
   // happens in poll_async_save / finish_async_save).
@@ -94,7 +92,9 @@ class Trainer {
                                 const std::string& local_error, uint64_t shard_checksum, double blocked_s,
                                 double t_start_s);
   std::vector<io::ShardPiece> shard_pieces(const float* params, const float* m, const float* v) const;
-  void unpack_owned(const AlignedBuffer<float>& owned, float* full) const;
+  bool writes_moments() const;                     // does this rank's shard hold optimizer moments
+  struct AsyncWrite;
+  void stage_for_async(AsyncWrite& job);
   int32_t grid_max(int32_t value);                 // max over the whole grid (tp, pp, dp)
   // The stop signal any rank received (0: none), agreed over the grid. Collective when stop_flag
   // is set (it is on every rank of a `plinth train` job, or on none).
@@ -120,9 +120,6 @@ class Trainer {
   // (Config error) a checkpoint.dir that holds a checkpoint newer than the starting step, which a
   // later save would collide with. Collective.
   void prepare_checkpoint_root();
-  // Full tp = 1, pp = 1 tensors of `local` (this rank's layout) on pp rank 0 (collective over tp
-  // and pp); `out` is resized there, left empty elsewhere.
-  void gather_full(const float* local, std::vector<float>& out);
   void sync_tied_embedding();
 
   model::ModelConfig mc_;
@@ -135,8 +132,7 @@ class Trainer {
   std::vector<parallel::LayerRange> partition_;   // layers of every virtual stage (validated first)
   DataCoordinator data_;              // checks the corpora before anything large is allocated
   model::Model model_;                // this rank's tensor-parallel shard of its pipeline chunks
-  model::Model full_model_;           // tp = 1, pp = 1 layout: checkpoints and sampling
-  ParamLayout stage_full_layout_;     // tp = 1 layout of this stage's tensors
+  model::Model full_model_;           // tp = 1, pp = 1 layout: the end-of-run sample
   AlignedBuffer<float> params_, grads_;
   parallel::GradSync grad_sync_;
   optim::AdamW adamw_;
@@ -152,9 +148,11 @@ class Trainer {
     std::string error;                // set by the thread before done
     uint64_t checksum = 0;            // of the shard file, set by the thread before done
     double blocked_s = 0, started_s = 0;
+    // the staging copy of what this rank writes (parameters on dp rank 0; its moments, compact),
+    // freed with the job once the checkpoint is committed
+    AlignedBuffer<float> params, m, v;
   };
   std::unique_ptr<AsyncWrite> async_;
-  AlignedBuffer<float> stage_params_, stage_m_, stage_v_;   // staging copies for asynchronous saves
   int64_t step_ = 0;                  // optimizer steps completed
   std::vector<int64_t> epochs_;       // leader: epoch of each corpus after step_ (for log_epoch_changes)
   double peak_flops_ = 0;             // per rank: the MFU denominator is peak_flops_ x world size

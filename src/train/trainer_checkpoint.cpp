@@ -1,14 +1,18 @@
 // trainer_checkpoint.cpp -- the trainer's checkpoints: every rank writes the blocks it owns into
 // its own shard file (no collective I/O, nothing written twice), the leader commits the index;
-// synchronous or asynchronous (staging copies written by a background thread); resume on any
-// (tp, pp, dp) layout, with or without ZeRO-1, by reading each rank's slices through the index.
+// synchronous (the pieces point at the live buffers: nothing is copied) or asynchronous (a
+// staging copy of exactly what this rank writes, written by a background thread and freed after
+// the commit); resume on any (tp, pp, dp) layout, with or without ZeRO-1, by reading each rank's
+// slices through the index.
 //
 // Who writes what (so that no element is written twice):
 //   parameters          data-parallel rank 0 of every (tp, pp) position: its tensor-parallel
 //                       slices; tensors replicated over tp by tp rank 0 only; the last stage's
 //                       copy of a tied embedding not at all (the first stage writes it);
 //   optimizer moments   without ZeRO-1 as the parameters; with ZeRO-1 every data-parallel rank
-//                       writes the flat pieces it owns (cut into rectangles of the tensors).
+//                       writes the flat pieces it owns (cut into rectangles of the tensors),
+//                       straight from the optimizer's compact buffers: a rank never holds a
+//                       full-size copy of the moments.
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -19,7 +23,6 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "io/checkpoint.h"
-#include "parallel/tensor_parallel.h"
 #include "train/trainer.h"
 
 namespace plinth::train {
@@ -34,8 +37,6 @@ std::string seconds_ms(double s) {
 }
 
 double now_s() { return std::chrono::duration<double>(Clock::now().time_since_epoch()).count(); }
-
-constexpr int kStageGatherTag = comm::kStageGatherTag;   // 32001, parallel/comm/tags.h
 
 }  // namespace
 
@@ -236,68 +237,27 @@ void Trainer::prepare_checkpoint_root() {
   });
 }
 
-void Trainer::gather_full(const float* local, std::vector<float>& out) {
-  out.clear();
-  std::vector<float> stage(static_cast<size_t>(stage_full_layout_.size()));
-  parallel::tp_gather_full_tensors(tp_, model_.layout(), local, stage_full_layout_, stage.data());   // collective over tp
-  if (pp_.size() == 1) {
-    out = std::move(stage);
-    return;
-  }
-  // Collective over the pp group of the (tp 0, dp 0) ranks: every stage sends its tensors to
-  // stage 0, which places them by name (a tied embedding copy arrives twice, identical).
-  if (tp_.rank() != 0 || dp_.rank() != 0) return;
-  if (pp_.rank() != 0) {
-    pp_.send_async(stage.data(), static_cast<int64_t>(stage.size()), comm::DType::F32, 0, kStageGatherTag)->wait();
-    return;
-  }
-  const ParamLayout& full = full_model_.layout();
-  out.assign(static_cast<size_t>(full.size()), 0.0f);
-  auto place = [&](const ParamLayout& from, const float* data) {
-    for (const TensorSpec& s : from.specs())
-      std::copy(data + s.offset, data + s.offset + s.numel(), out.begin() + full.at(s.name).offset);
-  };
-  place(stage_full_layout_, stage.data());
-  for (int r = 1; r < pp_.size(); ++r) {
-    const ParamLayout other = model::model_param_layout(mc_, {}, pipeline_stage_spans(partition_, pp_.size(), r));
-    std::vector<float> buf(static_cast<size_t>(other.size()));
-    pp_.recv_async(buf.data(), other.size(), comm::DType::F32, r, kStageGatherTag)->wait();
-    place(other, buf.data());
-  }
-}
-
-std::vector<float> Trainer::full_params() {
-  std::vector<float> full;
-  gather_full(params_.data(), full);
-  return full;
-}
-
-void Trainer::unpack_owned(const AlignedBuffer<float>& owned, float* full) const {
-  int64_t base = 0;
-  for (const FlatRange& r : grad_sync_.owned_ranges()) {
-    std::copy(owned.data() + base, owned.data() + base + r.size(), full + r.begin);
-    base += r.size();
-  }
-}
-
+// params: this rank's parameter slices (read only on data-parallel rank 0); m, v: the moments as
+// the optimizer holds them, the ranges of grad_sync_.owned_ranges() back to back (read only
+// where this rank writes moments).
 std::vector<io::ShardPiece> Trainer::shard_pieces(const float* params, const float* m, const float* v) const {
-  const bool zero = tc_.zero == parallel::ZeroStage::One && dp_.size() > 1;
+  const bool write_params = dp_.rank() == 0, write_moments = writes_moments();
+  const std::vector<FlatRange>& owned = grad_sync_.owned_ranges();
   std::vector<io::ShardPiece> out;
   for (const TensorSpec& spec : model_.layout().specs()) {
     if (tied_copy_.size() && pp_.rank() != 0 && spec.offset == tied_copy_.begin) continue;   // the first stage writes it
     if (spec.split_dim < 0 && tp_.rank() != 0) continue;   // replicated over tp: tp rank 0 writes it
-    if (dp_.rank() == 0) io::shard_pieces_of_range("model", spec, params + spec.offset, 0, spec.numel(), out);
-    if (!zero) {
-      if (dp_.rank() != 0) continue;
-      io::shard_pieces_of_range("optim/exp_avg", spec, m + spec.offset, 0, spec.numel(), out);
-      io::shard_pieces_of_range("optim/exp_avg_sq", spec, v + spec.offset, 0, spec.numel(), out);
-      continue;
-    }
-    for (const FlatRange& r : grad_sync_.owned_ranges()) {
+    if (write_params) io::shard_pieces_of_range("model", spec, params + spec.offset, 0, spec.numel(), out);
+    if (!write_moments) continue;
+    int64_t base = 0;   // where range r starts in m and v
+    for (const FlatRange& r : owned) {
       const int64_t lo = std::max(r.begin, spec.offset), hi = std::min(r.end, spec.offset + spec.numel());
-      if (lo >= hi) continue;
-      io::shard_pieces_of_range("optim/exp_avg", spec, m + spec.offset, lo - spec.offset, hi - spec.offset, out);
-      io::shard_pieces_of_range("optim/exp_avg_sq", spec, v + spec.offset, lo - spec.offset, hi - spec.offset, out);
+      if (lo < hi) {
+        const int64_t at = base + (lo - r.begin);
+        io::shard_pieces_of_block("optim/exp_avg", spec, m + at, lo - spec.offset, hi - spec.offset, out);
+        io::shard_pieces_of_block("optim/exp_avg_sq", spec, v + at, lo - spec.offset, hi - spec.offset, out);
+      }
+      base += r.size();
     }
   }
   return out;
@@ -309,6 +269,24 @@ void Trainer::check_params_finite(int64_t step) {
   PLINTH_CHECK(bad_rank < 0, Config, "checkpoint step ", step, " not saved: the parameters of rank ", bad_rank,
                " are not finite (training diverged; lower optim.lr or set train.grad_clip); the previous "
                "checkpoint is unchanged");
+}
+
+bool Trainer::writes_moments() const {
+  // ZeRO-1 (dp > 1): every data-parallel rank its own pieces; otherwise data-parallel rank 0
+  return (tc_.zero == parallel::ZeroStage::One && dp_.size() > 1) || dp_.rank() == 0;
+}
+
+// The asynchronous staging copy: this rank's parameters if it writes them, its moments if it
+// writes them (compact: its ZeRO-1 pieces only). Freed with the job, after the commit.
+void Trainer::stage_for_async(AsyncWrite& job) {
+  auto copy = [](AlignedBuffer<float>& to, const float* from, size_t n) {
+    to.resize(n);
+    std::copy(from, from + n, to.data());
+  };
+  if (dp_.rank() == 0) copy(job.params, params_.data(), params_.size());
+  if (!writes_moments()) return;
+  copy(job.m, adamw_.exp_avg().data(), adamw_.exp_avg().size());
+  copy(job.v, adamw_.exp_avg_sq().data(), adamw_.exp_avg_sq().size());
 }
 
 std::string Trainer::save_checkpoint(int64_t step) {
@@ -331,26 +309,18 @@ std::string Trainer::save_checkpoint(int64_t step) {
                                                  std::to_string(step));
   const std::string temp_dir = io::checkpoint_temp_dir(tc_.ckpt_dir, step);
 
-  // 2. this rank's shard: parameters as they are, moments unpacked from the optimizer's pieces
-  const size_t n = static_cast<size_t>(model_.layout().size());
-  if (stage_m_.size() != n) {
-    stage_m_.resize(n);
-    stage_v_.resize(n);
-  }
-  unpack_owned(adamw_.exp_avg(), stage_m_.data());
-  unpack_owned(adamw_.exp_avg_sq(), stage_v_.data());
+  // 2. this rank's shard: parameters and moments as they are (asynchronous: a copy of them)
   const int rank = world_rank();
   const double delay = tc_.ckpt_test_delay_s;
   if (tc_.ckpt_async == AsyncSave::On) {
-    if (stage_params_.size() != n) stage_params_.resize(n);
-    std::copy(params_.data(), params_.data() + n, stage_params_.data());
     auto job = std::make_unique<AsyncWrite>();
+    stage_for_async(*job);
     job->step = step;
     job->temp_dir = temp_dir;
     job->started_s = t0;
     job->blocked_s = now_s() - t0;
     AsyncWrite* w = job.get();
-    std::vector<io::ShardPiece> pieces = shard_pieces(stage_params_.data(), stage_m_.data(), stage_v_.data());
+    std::vector<io::ShardPiece> pieces = shard_pieces(w->params.data(), w->m.data(), w->v.data());
     w->thread = std::thread([w, pieces = std::move(pieces), temp_dir, rank, delay] {
       try {
         if (delay > 0) std::this_thread::sleep_for(std::chrono::duration<double>(delay));
@@ -366,8 +336,8 @@ std::string Trainer::save_checkpoint(int64_t step) {
   uint64_t checksum = 0;
   try {
     if (delay > 0) std::this_thread::sleep_for(std::chrono::duration<double>(delay));
-    checksum = io::checkpoint_write_shard(temp_dir, rank, shard_pieces(params_.data(), stage_m_.data(),
-                                                                        stage_v_.data())).checksum;
+    checksum = io::checkpoint_write_shard(temp_dir, rank, shard_pieces(params_.data(), adamw_.exp_avg().data(),
+                                                                        adamw_.exp_avg_sq().data())).checksum;
   } catch (const Error& e) {
     error = e.what();
   }
@@ -447,7 +417,7 @@ std::string Trainer::complete_async_save(Wait wait) {
   const int32_t pending = grid_max(async_->done.load() ? 0 : 1);
   if (pending) return "";
   if (async_->thread.joinable()) async_->thread.join();
-  std::unique_ptr<AsyncWrite> w = std::move(async_);
+  std::unique_ptr<AsyncWrite> w = std::move(async_);   // its staging copy is freed on return
   return commit_checkpoint(w->step, w->temp_dir, !w->error.empty(), w->error, w->checksum, w->blocked_s,
                            w->started_s);
 }

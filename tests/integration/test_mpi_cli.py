@@ -1,6 +1,7 @@
 """test_mpi_cli.py -- plinth train under mpirun: multi-rank losses equal the single-process
 run; bad parallel input fails on every rank before training, with a message naming the key,
-file or rank, and without hanging; a rank killed mid-training ends the whole job quickly."""
+file or rank, and without hanging; a rank killed mid-training ends the whole job quickly; the end-of-run sample is skipped (never
+gathered) when the model is split over tp ranks, printed at tp 1."""
 import os
 import signal
 import subprocess
@@ -99,6 +100,27 @@ class MpiTrain(unittest.TestCase):
         self.assertEqual(sorted(res), [5, 6, 7, 8])
         for step in res:
             self.assertLessEqual(abs(res[step] - ref[step]), 1e-5 * abs(ref[step]), f"resumed step {step}")
+
+    def test_end_of_run_sample_with_the_model_as_laid_out(self):
+        # tp 2: the model is never gathered onto one rank; the sample is skipped with a note that
+        # names the saved checkpoint, and that advice works on one process
+        d = os.path.join(WORK, "sample_tp2")
+        p, _ = mpirun(2, *common(d, "--train.micro_batch=4", "--train.global_batch=8", "--train.steps=4",
+                                 "--parallel.tp=2", "--sample.tokens=8"))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        ckpt = os.path.join(d, "checkpoints", "step_00000004")
+        self.assertIn("sample skipped: the model is split over tp 2 x pp 1 ranks; use "
+                      f"`plinth generate --checkpoint {ckpt}` on the saved checkpoint", p.stdout)
+        self.assertNotIn("---- sample ----", p.stdout)
+        g = cli.run(PLINTH, "generate", "--checkpoint", ckpt, "--prompt", "The ", "--max-tokens", "8")
+        self.assertTrue(g.stdout.startswith("The "), g.stdout)
+        # tp 1 (dp 2: every rank holds the whole model): the sample is printed as before
+        d1 = os.path.join(WORK, "sample_dp2")
+        p, _ = mpirun(2, *common(d1, "--train.micro_batch=4", "--train.global_batch=8", "--train.steps=4",
+                                 "--sample.tokens=8"))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("---- sample ----", p.stdout)
+        self.assertNotIn("sample skipped", p.stdout)
 
     def test_tensor_parallel_bad_shapes(self):
         bad = os.path.join(WORK, "bad")
