@@ -63,7 +63,7 @@ train::TrainConfig base(const std::string& corpus, const std::string& out) {
   tc.eval_windows = 4;
   tc.log_interval = 100;
   tc.out_dir = out;
-  tc.peak_gflops = 1;
+  tc.peak_tflops = 0.001;
   tc.sample_tokens = 0;
   tc.final_checkpoint = train::FinalCheckpoint::No;
   tc.global_batch = 4;
