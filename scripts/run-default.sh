@@ -14,4 +14,8 @@ fi
 # Several MPI ranks (data parallel, one compute thread each); PLINTH_RANKS overrides the count.
 ranks=${PLINTH_RANKS:-2}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-mpirun -n "$ranks" ./build/launch/plinth train --config configs/default.ini --train.threads=1 "$@"
+# A fresh run directory each time (plinth refuses to start a run where an earlier one left newer
+# checkpoints); a --log.out_dir=... argument overrides it, and --checkpoint.resume=auto continues one.
+run_dir="runs/default-$(date -u +%Y%m%dT%H%M%SZ)"
+mpirun -n "$ranks" ./build/launch/plinth train --config configs/default.ini --train.threads=1 \
+  --log.out_dir="$run_dir" "$@"
