@@ -165,8 +165,7 @@ int ckpt_verify(const std::vector<std::string>& args) {
   const std::string given = vm["dir"].as<std::string>();
   PLINTH_CHECK(io::path_exists(given), Input, "no checkpoint at '", given, "' (no such file or directory)");
   if (io::is_regular_file(given + "/" + io::kCheckpointIndexFile)) {   // one checkpoint: every checksum
-    io::checkpoint_validate(given, io::Validation::Structure);
-    io::checkpoint_verify(given);   // throws Input naming file and tensor on a mismatch
+    io::checkpoint_verify(given);   // structure, then checksums; Input naming file and tensor on a mismatch
     const io::CheckpointMeta meta = io::checkpoint_read_meta(given);
     std::cout << "ok: " << given << " (step " << meta.step << "): every checksum matches\n" << std::flush;
     return 0;

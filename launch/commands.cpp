@@ -261,12 +261,12 @@ int command_train(const std::vector<std::string>& args) {
   } catch (const Error& e) {
     if (world->size() == 1 && io::io_library_damaged()) {
       // HDF5 could not close a file (a full disk): its shutdown in MPI_Finalize would crash
-      log_error(str_cat(error_kind_name(e.kind()), ": ", e.what(), " [", e.where(), "]"));
+      log_error(e);
       std::fflush(nullptr);
       std::_Exit(error_exit_code(e.kind()));
     }
     if (world->size() == 1) throw;
-    log_error(str_cat(error_kind_name(e.kind()), ": ", e.what(), " [", e.where(), "]"));
+    log_error(e);
     // Errors found by agreement reach every rank together: a short grace lets each of them
     // print its own message before the first abort tears the job down.
     std::this_thread::sleep_for(std::chrono::milliseconds(1000));

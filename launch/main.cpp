@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "plinth: unknown command '%s'\n\n%s", command.c_str(), kUsage);
     return 2;
   } catch (const plinth::Error& e) {
-    plinth::log_error(plinth::str_cat(plinth::error_kind_name(e.kind()), ": ", e.what(), " [", e.where(), "]"));
+    plinth::log_error(e);
     const int code = plinth::error_exit_code(e.kind());
     if (plinth::io::io_library_damaged()) {   // HDF5's own shutdown would crash: end without it
       std::fflush(nullptr);

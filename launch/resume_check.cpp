@@ -79,35 +79,41 @@ int64_t first_lr_difference(const optim::LrScheduleConfig& a, const optim::LrSch
   return -1;
 }
 
-}  // namespace
+// One trajectory key whose value differs, and how: "optim.beta2 0.95 -> 0.99".
+struct Change {
+  std::string key, text;
+};
 
-std::vector<std::string> trajectory_changes(const std::string& stored_ini, const std::string& now_ini, int64_t step) {
-  const Values stored = ini_values(stored_ini), now = ini_values(now_ini);
-  std::vector<std::string> changes;
+// Every trajectory key whose value differs between the run saved and this one, resumed at
+// `step`; a key the stored text lacks (an older plinth) is not compared.
+std::vector<Change> trajectory_changes(const Values& stored, const Values& now, int64_t step) {
+  std::vector<Change> changes;
   auto differs = [&](const std::string& key) {
     auto it = stored.find(key);
-    return it != stored.end() && it->second != value_or(now, key, "");   // a key the checkpoint predates: no claim
+    return it != stored.end() && it->second != value_or(now, key, "");
   };
-  auto describe = [&](const std::string& key) { return key + " " + stored.at(key) + " -> " + value_or(now, key, ""); };
+  auto change = [&](const std::string& key, const std::string& note) {
+    return Change{key, key + " " + stored.at(key) + " -> " + value_or(now, key, "") + note};
+  };
   for (const char* key : kExactKeys)
-    if (differs(key)) changes.push_back(describe(key));
+    if (differs(key)) changes.push_back(change(key, ""));
   bool ok_old = false, ok_new = false;
   const auto old_schedule = schedule_of(stored, &ok_old), new_schedule = schedule_of(now, &ok_new);
   const int64_t k = ok_old && ok_new ? first_lr_difference(old_schedule, new_schedule, step) : 0;
+  const std::string note = ok_old && ok_new ? str_cat(" (learning rate at step ", k + 1, ": ", optim::lr_at(old_schedule, k),
+                                                      " -> ", optim::lr_at(new_schedule, k), ")")
+                                            : std::string();
   if (k >= 0)
     for (const char* key : kScheduleKeys)
-      if (differs(key))
-        changes.push_back(describe(key) + (ok_old && ok_new ? str_cat(" (learning rate at step ", k + 1, ": ",
-                                                                     optim::lr_at(old_schedule, k), " -> ",
-                                                                     optim::lr_at(new_schedule, k), ")")
-                                                            : std::string()));
+      if (differs(key)) changes.push_back(change(key, note));
   return changes;
 }
 
+}  // namespace
+
 void check_resume_config(const std::string& stored_ini, const std::string& ckpt_dir, int64_t step,
                          const RunConfig& now_rc) {
-  const Values now = ini_values(run_config_ini(now_rc));
-  const std::vector<std::string> changes = trajectory_changes(stored_ini, run_config_ini(now_rc), step);
+  const Values stored = ini_values(stored_ini), now = ini_values(run_config_ini(now_rc));
   // what the user allowed, by key name
   std::set<std::string> allowed;
   std::istringstream list(value_or(now, "checkpoint.allow_changes", ""));
@@ -116,18 +122,16 @@ void check_resume_config(const std::string& stored_ini, const std::string& ckpt_
     PLINTH_CHECK(now.count(key), Config, "checkpoint.allow_changes: '", key, "' is not a configuration key");
     allowed.insert(key);
   }
-  std::vector<std::string> refused;
-  for (const std::string& c : changes) {
-    const std::string key = c.substr(0, c.find(' '));
-    if (allowed.count(key)) log_warn(str_cat("resuming ", ckpt_dir, " with a change allowed by checkpoint.allow_changes: ", c));
-    else refused.push_back(c);
-  }
-  if (refused.empty()) return;
   std::string list_text, keys;
-  for (const std::string& c : refused) {
-    list_text += (list_text.empty() ? "" : "; ") + c;
-    keys += (keys.empty() ? "" : ",") + c.substr(0, c.find(' '));
+  for (const Change& c : trajectory_changes(stored, now, step)) {
+    if (allowed.count(c.key)) {
+      log_warn(str_cat("resuming ", ckpt_dir, " with a change allowed by checkpoint.allow_changes: ", c.text));
+      continue;
+    }
+    list_text += (list_text.empty() ? "" : "; ") + c.text;
+    keys += (keys.empty() ? "" : ",") + c.key;
   }
+  if (list_text.empty()) return;
   PLINTH_THROW(Config, "resuming ", ckpt_dir, " (step ", step, ") would change the run: ", list_text,
                ". Resume with the stored values, or accept with --checkpoint.allow_changes=", keys,
                " (to extend a run, train with optim.schedule=constant_cooldown and raise train.steps before the "

@@ -11,17 +11,14 @@
 
 namespace plinth::launch {
 
-// "optim.beta2 0.95 -> 0.99" for every trajectory key whose value differs between the run saved
-// (`stored_ini`, the checkpoint's config text) and this one (`now_ini`, run_config_ini), resumed
-// at `step`; a key the stored text lacks (an older plinth) is not compared. The learning-rate schedule keys
-// (optim.schedule, lr, min_lr, warmup_steps, cooldown_steps, train.steps) count as changed only
-// when the schedule gives another learning rate at some step <= `step` (0-based): extending a constant or
-// constant + cooldown run before its cooldown begins is the same run, longer (the rates of the
-// steps trained and of the next one are unchanged); a cosine run's are not.
-std::vector<std::string> trajectory_changes(const std::string& stored_ini, const std::string& now_ini, int64_t step);
-
-// Throws Config naming the checkpoint and listing the changes that `allowed` (keys from
-// checkpoint.allow_changes) does not cover; allowed keys that changed are logged.
+// Compares every trajectory key of the configuration stored in the checkpoint (`stored_ini`)
+// with this run's (a key the stored text lacks, from an older plinth, is not compared). The
+// learning-rate schedule keys (optim.schedule, lr, min_lr, warmup_steps, cooldown_steps,
+// train.steps) count as changed only when the schedule gives another rate at some step <= `step`
+// (0-based; the steps trained and the next one): extending a constant or constant + cooldown run
+// before its cooldown begins is the same run, longer; a cosine run's is not. Throws Config naming
+// the checkpoint and listing the changes checkpoint.allow_changes does not name; allowed ones are
+// logged.
 void check_resume_config(const std::string& stored_ini, const std::string& ckpt_dir, int64_t step,
                          const RunConfig& now);
 

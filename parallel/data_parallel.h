@@ -56,7 +56,7 @@ class GradSync {
   // ZeRO-1: all-gather the updated parameter pieces so every rank holds all parameters.
   void gather_params(float* params);
   // ZeRO-1: all-gather a state buffer laid out over owned_ranges() (e.g. an Adam moment)
-  // into a full flat buffer `out` (layout.size() floats); used to save checkpoints.
+  // into a full flat buffer `out` (layout.size() floats); gather_params is this on the parameters.
   void gather_owned(const float* owned_state, float* out);
   // ZeRO-1: the inverse, for resuming: copy the owned pieces of a full flat buffer.
   void scatter_owned(const float* full, float* owned_state) const;

@@ -1,6 +1,8 @@
 // log.cpp -- rank-prefixed logging; info goes to stdout, warnings and errors to stderr.
 #include "core/log.h"
 
+#include "core/error.h"
+
 #include <cstdio>
 #include <mutex>
 
@@ -24,5 +26,7 @@ void log_message(LogLevel level, const std::string& message) {
   std::fprintf(out, "%s%s%s\n", g_prefix.c_str(), tag, message.c_str());
   std::fflush(out);
 }
+
+void log_error(const Error& e) { log_error(str_cat(error_kind_name(e.kind()), ": ", e.what(), " [", e.where(), "]")); }
 
 }  // namespace plinth

@@ -19,6 +19,8 @@ void log_message(LogLevel level, const std::string& message);
 inline void log_info(const std::string& m) { log_message(LogLevel::Info, m); }
 inline void log_warn(const std::string& m) { log_message(LogLevel::Warn, m); }
 inline void log_error(const std::string& m) { log_message(LogLevel::Error, m); }
+class Error;
+void log_error(const Error& e);   // "<kind>: <message> [<file:line>]", the one form of a fatal error
 inline void log_debug(const std::string& m) { log_message(LogLevel::Debug, m); }
 
 }  // namespace plinth

@@ -24,7 +24,6 @@
 namespace plinth::io {
 namespace {
 
-constexpr const char* kLatestFile = "latest";
 
 // Step of a directory named step_<digits>, or -1.
 int64_t parse_step_dir(const std::string& name) {
@@ -111,7 +110,7 @@ std::string checkpoint_dir_name(int64_t step) {
 }
 
 std::string checkpoint_temp_dir(const std::string& root, int64_t step) {
-  return join(root, ".tmp-" + checkpoint_dir_name(step));
+  return join(root, kCheckpointTempPrefix + checkpoint_dir_name(step));
 }
 
 std::string checkpoint_prepare(const std::string& root, int64_t step) {
@@ -155,7 +154,7 @@ std::string checkpoint_commit(const std::string& root, const std::string& temp_d
     throw;
   }
   fsync_dir(root);
-  write_file_atomic(join(root, kLatestFile), name + "\n");
+  write_file_atomic(join(root, kCheckpointLatestFile), name + "\n");
   prune(root, keep_last, meta.step, name, protect);
   return final_dir;
 }

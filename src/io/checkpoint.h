@@ -24,6 +24,8 @@ namespace plinth::io {
 inline constexpr const char* kCheckpointFormat = "plinth-checkpoint";
 inline constexpr int64_t kCheckpointFormatVersion = 2;
 inline constexpr const char* kCheckpointIndexFile = "index.h5";
+inline constexpr const char* kCheckpointLatestFile = "latest";   // <root>/latest: the newest committed
+inline constexpr const char* kCheckpointTempPrefix = ".tmp-";    // <root>/.tmp-step_N: a save in progress
 
 struct CheckpointMeta {
   int64_t step = 0;

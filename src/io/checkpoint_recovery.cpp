@@ -18,8 +18,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kQuarantineDir = "quarantine";
-constexpr const char* kLatestName = "latest";
-constexpr const char* kTempPrefix = ".tmp-step_";
 
 // "20261202T134700Z": when a checkpoint was set aside, in UTC, sortable.
 std::string utc_stamp() {
@@ -45,7 +43,7 @@ std::pair<std::string, std::string> split_dir(const std::string& ckpt_dir) {
 
 std::string checkpoint_damage_kind(const std::string& reason) {
   if (contains(reason, "checksum mismatch")) return "checksum-mismatch";
-  if (contains(reason, "is missing") || contains(reason, "which is missing")) return "missing-shard";
+  if (contains(reason, "is missing")) return "missing-shard";
   if (contains(reason, "has no index.h5")) return "no-index";
   if (contains(reason, "truncated") || contains(reason, "cannot open") || contains(reason, "unable to open"))
     return "truncated";
@@ -60,12 +58,13 @@ std::string checkpoint_quarantine(const std::string& ckpt_dir, const std::string
   fs::create_directories(qdir, ec);
   PLINTH_CHECK(is_directory(qdir), Io, "cannot create '", qdir, "' to set the damaged checkpoint '", ckpt_dir,
                "' aside: ", ec.message(), "; move it out of '", root, "' by hand");
-  const std::string base = name + "." + checkpoint_damage_kind(reason) + "." + utc_stamp();
+  const std::string stamp = utc_stamp();
+  const std::string base = name + "." + checkpoint_damage_kind(reason) + "." + stamp;
   std::string target = qdir + "/" + base;
   for (int k = 1; path_exists(target); ++k) target = qdir + "/" + base + "-" + std::to_string(k);
   // The reason first (a reason file without its checkpoint is harmless; the other way round the
   // operator would not know why), then the move: one rename, on the same file system.
-  write_file_atomic(target + ".reason.txt", str_cat("checkpoint: ", ckpt_dir, "\nset aside: ", utc_stamp(),
+  write_file_atomic(target + ".reason.txt", str_cat("checkpoint: ", ckpt_dir, "\nset aside: ", stamp,
                                                     "\nreason: ", reason, "\n"));
   try {
     rename_path(ckpt_dir, target);
@@ -79,7 +78,7 @@ std::string checkpoint_quarantine(const std::string& ckpt_dir, const std::string
 
 void checkpoint_publish_latest(const std::string& ckpt_dir) {
   const auto [root, name] = split_dir(ckpt_dir);
-  const std::string pointer = root + "/" + kLatestName;
+  const std::string pointer = root + "/" + kCheckpointLatestFile;
   if (is_regular_file(pointer)) {
     std::string current;
     try {
@@ -98,7 +97,7 @@ std::vector<std::string> checkpoint_remove_stale_temps(const std::string& root) 
   std::vector<std::string> removed;
   if (!is_directory(root)) return removed;
   for (const std::string& name : list_dir(root)) {
-    if (name.rfind(kTempPrefix, 0) != 0) continue;
+    if (name.rfind(std::string(kCheckpointTempPrefix) + "step_", 0) != 0) continue;
     const std::string path = root + "/" + name;
     if (!is_directory(path)) continue;
     PLINTH_CHECK(remove_tree_quietly(path), Io, "cannot remove the stale temporary checkpoint directory '", path,

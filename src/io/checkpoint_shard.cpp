@@ -102,7 +102,7 @@ uint64_t file_checksum(const std::string& path) {
 
 void shard_pieces_of_range(const std::string& group, const TensorSpec& spec, const float* slice, int64_t begin,
                            int64_t end, std::vector<ShardPiece>& out) {
-  if (begin < end) shard_pieces_of_block(group, spec, slice + begin, begin, end, out);
+  shard_pieces_of_block(group, spec, slice + begin, begin, end, out);
 }
 
 void shard_pieces_of_block(const std::string& group, const TensorSpec& spec, const float* block, int64_t begin,

@@ -15,13 +15,13 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "io/fs_util.h"
 #include "io/h5.h"
 
 namespace plinth::io {
 
 const char* split_name(Split split) { return split == Split::Train ? "train" : "val"; }
-const char* token_reader_name(TokenReader r) { return r == TokenReader::Direct ? "direct" : "hdf5"; }
 
 std::string corpus_dtype_for_vocab(int64_t vocab_size) {
   return vocab_size <= 65536 ? "uint16" : "uint32";
@@ -124,13 +124,6 @@ void direct_read(int fd, const h5::RawLayout& layout, int64_t start, int64_t cou
   else convert_tokens<uint32_t>(bytes.data(), count, layout.order, out);
 }
 
-// The raw layout of a split when the direct reader can serve it (16- or 32-bit elements).
-std::optional<h5::RawLayout> direct_layout(const h5::Dataset& ds) {
-  std::optional<h5::RawLayout> layout = h5::raw_layout(ds, nullptr);
-  if (layout && layout->element_size != 2 && layout->element_size != 4) return std::nullopt;
-  return layout;
-}
-
 // Whether the direct reader returns what HDF5 returns for the head and tail of the split (a
 // guard against any surprise in the storage description; on a mismatch HDF5 keeps serving).
 bool direct_matches_hdf5(int fd, const h5::RawLayout& layout, const h5::Dataset& ds, int64_t n,
@@ -150,10 +143,18 @@ bool direct_matches_hdf5(int fd, const h5::RawLayout& layout, const h5::Dataset&
 DirectReads setup_direct_reads(const h5::Group& root, const h5::Dataset (&tokens)[2], const CorpusInfo& info,
                                const std::string& path) {
   DirectReads out;
-  std::optional<h5::RawLayout> layouts[2] = {direct_layout(tokens[0]), direct_layout(tokens[1])};
+  // (open_split has checked the element type: uint16 or uint32)
+  std::string why_not[2], fd_why_not;
+  std::optional<h5::RawLayout> layouts[2] = {h5::raw_layout(tokens[0], &why_not[0]),
+                                             h5::raw_layout(tokens[1], &why_not[1])};
+  for (int i : {0, 1})
+    if (!layouts[i]) log_info(str_cat("corpus ", path, ": ", tokens[i].path(), " is read through HDF5 (", why_not[i], ")"));
   if (!layouts[0] && !layouts[1]) return out;
-  const int fd = h5::raw_file_descriptor(root, nullptr);
-  if (fd < 0) return out;
+  const int fd = h5::raw_file_descriptor(root, &fd_why_not);
+  if (fd < 0) {
+    log_info(str_cat("corpus ", path, ": read through HDF5 (", fd_why_not, ")"));
+    return out;
+  }
   out.fd = FileDescriptor(fd);
   for (int i : {0, 1}) {
     const int64_t n = i == 0 ? info.n_tokens_train : info.n_tokens_val;

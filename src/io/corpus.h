@@ -56,7 +56,6 @@ std::string corpus_dtype_for_vocab(int64_t vocab_size);
 // HDF5 otherwise; Hdf5: always through the library (the reference path, for tests).
 enum class CorpusReads { Auto, Hdf5 };
 enum class TokenReader { Direct, Hdf5 };   // what a split ended up with
-const char* token_reader_name(TokenReader r);   // "direct" | "hdf5"
 
 // Token-id check at open. Full: the max_token_id attribute when present, else a scan of every
 // token (100 M tokens: about 0.1 s from the page cache, 0.2-0.5 s from disk). Recorded: the

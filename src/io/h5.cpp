@@ -3,14 +3,10 @@
 // error stack (walked from the outermost call inwards), never printed by HDF5 itself.
 // Numeric datasets and attributes are stored little-endian regardless of the host.
 #include "io/h5.h"
+#include "io/fs_util.h"
 #include "io/h5_internal.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <unistd.h>
 
 #include <atomic>
@@ -60,9 +56,7 @@ std::string describe_failure(const std::string& what, const std::string& stack) 
   if (stack.empty()) return what;
   const std::string err = stack_field(stack, "errno"), file = stack_field(stack, "filename");
   if (err == "28" && !file.empty()) {
-    const size_t slash = file.rfind('/');
-    const std::string dir = slash == std::string::npos ? "." : file.substr(0, slash);
-    return str_cat("no space left on '", dir, "' (writing '", file, "')");
+    return str_cat("no space left on '", parent_dir(file), "' (writing '", file, "')");
   }
   const std::string msg = stack_field(stack, "error message");
   if (!err.empty() && !msg.empty()) return str_cat(what, ": ", msg, file.empty() ? "" : " ('" + file + "')");
@@ -666,9 +660,9 @@ void File::close() {
   check(status, ErrorKind::Io, str_cat("cannot close HDF5 file '", path_, "'"));
 }
 
-bool File::close_after_error() {
+void File::close_after_error() {
   const internal::ApiLock api_lock(internal::api_mutex());
-  if (!handle_.valid()) return true;
+  if (!handle_.valid()) return;
   if (H5Fflush(handle_.id(), H5F_SCOPE_LOCAL) < 0) {
     take_error_stack();
     // A new file whose writes failed is discarded by its caller: give its blocks back to the
@@ -677,23 +671,11 @@ bool File::close_after_error() {
         H5Fflush(handle_.id(), H5F_SCOPE_LOCAL) < 0)
       take_error_stack();
   }
-  const bool ok = H5Fclose(handle_.release()) >= 0;
-  if (!ok) {
+  if (H5Fclose(handle_.release()) < 0) {
     take_error_stack();
     g_library_damaged = true;
   }
-  return ok;
 }
-
-bool library_damaged() { return g_library_damaged.load(); }
-
-}  // namespace plinth::io::h5
-
-namespace plinth::io {
-bool io_library_damaged() { return h5::library_damaged(); }
-}  // namespace plinth::io
-
-namespace plinth::io::h5 {
 
 bool is_hdf5(const std::string& path) {
   const internal::ApiLock api_lock(internal::api_mutex());
@@ -720,3 +702,7 @@ hid_t file_type_of(Dtype t) {
 }  // namespace internal
 
 }  // namespace plinth::io::h5
+
+namespace plinth::io {
+bool io_library_damaged() { return h5::g_library_damaged.load(); }   // io/io_status.h
+}  // namespace plinth::io

@@ -183,19 +183,14 @@ class File {
  private:
   // A failed flush (a full disk) must not leave HDF5 holding a half-closed file: it would crash
   // in its own shutdown. A file this process created is truncated to free its space and flushed
-  // again before it is closed; the caller discards it. Returns false when HDF5 still failed
-  // (library_damaged() then says so).
-  bool close_after_error();
+  // again before it is closed; the caller discards it. When HDF5 still fails,
+  // io_library_damaged() (io/io_status.h) says so.
+  void close_after_error();
 
   Handle handle_;
   std::string path_;
   FileOrigin origin_ = FileOrigin::Opened;
 };
-
-// True once HDF5 failed to close a file even after close_after_error: its library state is
-// damaged, and its shutdown (at exit or MPI_Finalize) may crash; launch/ then ends the process
-// without running it.
-bool library_damaged();
 
 // True when `path` exists and carries the HDF5 signature (false for other files).
 bool is_hdf5(const std::string& path);
@@ -225,7 +220,7 @@ std::vector<T> read_vector(const Group& g, const std::string& name) {
 }
 
 // ---- Raw storage: where a dataset's bytes lie, for reads that bypass HDF5 ----------------
-// (defined at the end of h5.cpp) A reader that pread(2)s these bytes itself needs neither the
+// (defined in h5_raw.cpp) A reader that pread(2)s these bytes itself needs neither the
 // library nor its process-wide lock, so it cannot be stalled by another thread's HDF5 calls.
 
 enum class ByteOrder { Little, Big };

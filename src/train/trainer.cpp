@@ -84,7 +84,6 @@ Trainer::Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::strin
       partition_(train_pipeline_partition(mc.n_layer, tc_, pp.size())),
       data_(tc.data, dp, mc.seq_len, mc.vocab_size, tc.seed),
       model_(mc, model::TpShard{tp.rank(), tp.size()}, tc.sequence_parallel, pipeline_stage_spans(partition_, pp.size(), pp.rank())),
-      full_model_(mc),
       params_(static_cast<size_t>(model_.layout().size())),
       grads_(static_cast<size_t>(model_.layout().size())),
       grad_sync_(model_.layout(), dp, tc.bucket_bytes, tc.zero),
@@ -202,8 +201,9 @@ float Trainer::train_step(int64_t step, double* grad_norm, float* lr, double* ex
   if (pp_.size() > 1) pp_.all_reduce(&sumsq, 1, comm::DType::F64, comm::ReduceOp::Sum);
   *grad_norm = std::sqrt(sumsq);
   *lr = optim::lr_at(tc_.schedule, step);
-  // The guard's verdict, agreed over the grid (a NaN may be on one rank only, e.g. in a
-  // replicated gradient): every rank applies the update, or none does.
+  // The guard's verdict, agreed over the grid: without ZeRO-1 the norm is not reduced over dp,
+  // so a fault after the gradient reduction is seen by one rank only; every rank applies the
+  // update, or none does.
   const auto verdict = static_cast<StepVerdict>(grid_max(static_cast<int32_t>(guard_.classify(loss, *grad_norm))));
   *outcome = guard_.record(step + 1, verdict, loss, *grad_norm);
   if (*outcome == StepOutcome::Applied || *outcome == StepOutcome::SpikeApplied) {
@@ -287,14 +287,15 @@ void Trainer::sample(TrainResult& result) {
   GenerateOptions g{.max_new_tokens = tc_.sample_tokens, .temperature = tc_.sample_temperature,
                     .top_k = tc_.sample_top_k, .seed = tc_.seed, .stop_token = -1};
   auto prompt = data_.tokenizer()->encode(tc_.sample_prompt);
-  auto out = generate_tokens(full_model_, params_.data(), prompt, g);
+  const model::Model whole(mc_);   // tp = pp = 1: this rank's layout is the whole model's
+  auto out = generate_tokens(whole, params_.data(), prompt, g);
   result.sample = tc_.sample_prompt + data_.tokenizer()->decode(out);
 }
 
 TrainResult Trainer::run(const volatile std::sig_atomic_t* stop_flag) {
   TrainResult result;
   result.first_step = step_;
-  const bool leader = dp_.rank() == 0 && tp_.rank() == 0 && pp_.rank() == 0;
+  const bool leader = is_leader();
   const int64_t world = static_cast<int64_t>(dp_.size()) * tp_.size() * pp_.size();
   MetricsWriter metrics(leader ? tc_.metrics_file : std::string(), resumed_from_.empty() ? -1 : step_);
   const int64_t tokens_per_step = tc_.global_batch * mc_.seq_len;

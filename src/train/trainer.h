@@ -103,6 +103,7 @@ class Trainer {
   void broadcast_from_leader(int32_t* value);      // from (tp, pp, dp) = (0, 0, 0) to every rank
   void broadcast_from_leader(std::string* value);
   int world_rank() const;
+  bool is_leader() const { return world_rank() == 0; }   // (tp, pp, dp) = (0, 0, 0)
   // Runs fn on the leading rank only; every rank then learns whether it threw and, if so, throws
   // the leader's error (its kind and message). Collective over the grid.
   void on_leader(const std::function<void()>& fn);
@@ -132,7 +133,6 @@ class Trainer {
   std::vector<parallel::LayerRange> partition_;   // layers of every virtual stage (validated first)
   DataCoordinator data_;              // checks the corpora before anything large is allocated
   model::Model model_;                // this rank's tensor-parallel shard of its pipeline chunks
-  model::Model full_model_;           // tp = 1, pp = 1 layout: the end-of-run sample
   AlignedBuffer<float> params_, grads_;
   parallel::GradSync grad_sync_;
   optim::AdamW adamw_;

@@ -83,7 +83,7 @@ void Trainer::broadcast_from_leader(std::string* value) {
 }
 
 void Trainer::on_leader(const std::function<void()>& fn) {
-  const bool leader = tp_.rank() == 0 && pp_.rank() == 0 && dp_.rank() == 0;
+  const bool leader = is_leader();
   std::string error;
   int32_t kind = -1;   // -1: no error, else the ErrorKind the leader threw
   if (leader) {
@@ -293,20 +293,8 @@ std::string Trainer::save_checkpoint(int64_t step) {
   complete_async_save(Wait::Yes);   // the next save waits for the previous one
   check_params_finite(step);        // never write NaN / Inf weights that resume would pick
   const double t0 = now_s();
-  const bool leader = tp_.rank() == 0 && pp_.rank() == 0 && dp_.rank() == 0;
   // 1. the leader prepares the temporary directory; everyone learns whether it could
-  std::string error;
-  if (leader) {
-    try {
-      io::checkpoint_prepare(tc_.ckpt_dir, step);
-    } catch (const Error& e) {
-      error = e.what();
-    }
-  }
-  int32_t failed = error.empty() ? 0 : 1;
-  broadcast_from_leader(&failed);
-  PLINTH_CHECK(!failed, Io, leader ? error : std::string("the leading rank could not prepare checkpoint step ") +
-                                                 std::to_string(step));
+  on_leader([&] { io::checkpoint_prepare(tc_.ckpt_dir, step); });
   const std::string temp_dir = io::checkpoint_temp_dir(tc_.ckpt_dir, step);
 
   // 2. this rank's shard: parameters and moments as they are (asynchronous: a copy of them)
@@ -334,6 +322,7 @@ std::string Trainer::save_checkpoint(int64_t step) {
     return "";
   }
   uint64_t checksum = 0;
+  std::string error;
   try {
     if (delay > 0) std::this_thread::sleep_for(std::chrono::duration<double>(delay));
     checksum = io::checkpoint_write_shard(temp_dir, rank, shard_pieces(params_.data(), adamw_.exp_avg().data(),
@@ -348,7 +337,6 @@ std::string Trainer::commit_checkpoint(int64_t step, const std::string& temp_dir
                                        const std::string& local_error, uint64_t shard_checksum,
                                        double blocked_s, double t_start_s) {
   const double t_commit = now_s();
-  const bool leader = tp_.rank() == 0 && pp_.rank() == 0 && dp_.rank() == 0;
   // 3. every shard written? then the leader writes the index and commits
   const int32_t any_failed = grid_max(local_failed ? 1 : 0);
   // every shard file's checksum, as its writer computed it: slot r holds rank r's (the others
@@ -358,48 +346,40 @@ std::string Trainer::commit_checkpoint(int64_t step, const std::string& temp_dir
   sums[static_cast<size_t>(world_rank())] = std::bit_cast<int64_t>(shard_checksum);
   grid_sum(sums);
   if (local_failed) log_error(str_cat("writing checkpoint shard ", world_rank(), " of step ", step, " failed: ", local_error));
-  std::string dir, error;
-  if (leader) {
+  std::string dir;
+  on_leader([&] {
     if (any_failed) {
       std::error_code ec;
       std::filesystem::remove_all(temp_dir, ec);
-      error = str_cat("checkpoint step ", step, ": a rank failed to write its shard (see its log)",
-                      local_failed ? ": " + local_error : std::string());
-    } else {
-      try {
-        io::CheckpointMeta meta;
-        meta.step = step;
-        meta.config_ini = config_ini_;
-        meta.model_signature = model::model_signature(mc_);
-        meta.tokenizer_kind = data_.tokenizer_kind();
-        meta.tokenizer_model = data_.tokenizer_model();
-        const auto consumed = data_.consumed_per_corpus(step * tc_.global_batch);
-        meta.counters["data.consumed_samples"] = step * tc_.global_batch;
-        for (size_t c = 0; c < consumed.size(); ++c) {
-          meta.counters["data.consumed_samples." + std::to_string(c)] = consumed[c];
-          meta.counters["data.epoch." + std::to_string(c)] = consumed[c] / data_.corpora()[c].train_windows;
-        }
-        meta.counters["data.seed"] = static_cast<int64_t>(tc_.seed);
-        meta.counters["train.global_batch"] = tc_.global_batch;
-        meta.counters["parallel.tp"] = tp_.size();
-        meta.counters["parallel.pp"] = pp_.size();
-        meta.counters["parallel.dp"] = dp_.size();
-        meta.counters["parallel.zero"] = tc_.zero == parallel::ZeroStage::One ? 1 : 0;
-        meta.counters["parallel.pp_chunks"] = tc_.pp_chunks;
-        // Initialisation and the sample order are pure functions of this seed (no RNG advances
-        // during training: no dropout), so it is the whole random state of the run.
-        meta.rng_states["train.seed"] = {static_cast<uint64_t>(tc_.seed)};
-        std::vector<uint64_t> checksums(sums.size());
-        for (size_t r = 0; r < sums.size(); ++r) checksums[r] = std::bit_cast<uint64_t>(sums[r]);
-        dir = io::checkpoint_commit(tc_.ckpt_dir, temp_dir, meta, checksums, tc_.ckpt_keep, resumed_from_);
-      } catch (const Error& e) {
-        error = e.what();
-      }
+      PLINTH_THROW(Io, "checkpoint step ", step, ": a rank failed to write its shard (see its log)",
+                   local_failed ? ": " + local_error : std::string());
     }
-  }
-  int32_t failed = error.empty() ? 0 : 1;
-  broadcast_from_leader(&failed);
-  PLINTH_CHECK(!failed, Io, leader ? error : std::string("checkpoint save failed on the leading rank"));
+    io::CheckpointMeta meta;
+    meta.step = step;
+    meta.config_ini = config_ini_;
+    meta.model_signature = model::model_signature(mc_);
+    meta.tokenizer_kind = data_.tokenizer_kind();
+    meta.tokenizer_model = data_.tokenizer_model();
+    const auto consumed = data_.consumed_per_corpus(step * tc_.global_batch);
+    meta.counters["data.consumed_samples"] = step * tc_.global_batch;
+    for (size_t c = 0; c < consumed.size(); ++c) {
+      meta.counters["data.consumed_samples." + std::to_string(c)] = consumed[c];
+      meta.counters["data.epoch." + std::to_string(c)] = consumed[c] / data_.corpora()[c].train_windows;
+    }
+    meta.counters["data.seed"] = static_cast<int64_t>(tc_.seed);
+    meta.counters["train.global_batch"] = tc_.global_batch;
+    meta.counters["parallel.tp"] = tp_.size();
+    meta.counters["parallel.pp"] = pp_.size();
+    meta.counters["parallel.dp"] = dp_.size();
+    meta.counters["parallel.zero"] = tc_.zero == parallel::ZeroStage::One ? 1 : 0;
+    meta.counters["parallel.pp_chunks"] = tc_.pp_chunks;
+    // Initialisation and the sample order are pure functions of this seed (no RNG advances
+    // during training: no dropout), so it is the whole random state of the run.
+    meta.rng_states["train.seed"] = {static_cast<uint64_t>(tc_.seed)};
+    std::vector<uint64_t> checksums(sums.size());
+    for (size_t r = 0; r < sums.size(); ++r) checksums[r] = std::bit_cast<uint64_t>(sums[r]);
+    dir = io::checkpoint_commit(tc_.ckpt_dir, temp_dir, meta, checksums, tc_.ckpt_keep, resumed_from_);
+  });
   const double total = now_s() - t_start_s;
   blocked_s += now_s() - t_commit;   // the commit (agreement, index, rename) runs on the training thread
   log_info(str_cat("saved checkpoint ", dir.empty() ? tc_.ckpt_dir : dir, " (step ", step, ") in ",
