@@ -127,6 +127,38 @@ template <typename F>
 void crossentropy_backward(F* dlogits, const F* logits, const int32_t* targets, const F* dlosses,
                            int64_t N, int64_t V, int64_t Vp);
 
+// ---- vocabulary-parallel cross-entropy pieces (float; parallel/tensor_parallel all-reduces between them) ----
+// logits_local (N, v_local): columns [v_begin, v_begin + v_local) of the padded vocabulary; the
+// columns >= V are padding and never enter the softmax.
+// row_max (N) = max over the real local columns (-inf when there are none)
+void vocab_ce_row_max(float* row_max, const float* logits_local, int64_t N, int64_t v_begin, int64_t v_local, int64_t V);
+// sums (N, 2) = (sum_j exp(l[j] - row_max) in double, the target's logit when it is local else 0)
+void vocab_ce_row_sums(double* sums, const float* logits_local, const float* row_max, const int32_t* targets,
+                       int64_t N, int64_t v_begin, int64_t v_local, int64_t V);
+// from the all-reduced max and sums: losses (N) (0 where target < 0), stats (N, 2) = (max, sum-exp)
+void vocab_ce_finish(float* losses, float* stats, const float* row_max, const double* sums, const int32_t* targets,
+                     int64_t N);
+// dlogits_local = dlosses[n] * (softmax - onehot) on the local columns (padding 0). Writes; may alias.
+void vocab_ce_backward(float* dlogits_local, const float* logits_local, const float* stats, const int32_t* targets,
+                       const float* dlosses, int64_t N, int64_t v_begin, int64_t v_local, int64_t V);
+// out (N, C) = wte_local[tokens[n] - v_begin] for the rows whose token is local, else 0
+void vocab_embedding_forward(float* out, const int32_t* tokens, const float* wte_local, int64_t N, int64_t C,
+                             int64_t v_begin, int64_t v_local);
+// dwte_local += the rows of dout (N, C) whose token is local (rows in order: deterministic)
+void vocab_embedding_backward(float* dwte_local, const float* dout, const int32_t* tokens, int64_t N, int64_t C,
+                              int64_t v_begin, int64_t v_local);
+
+// ---- loss reductions ----
+// mean of losses (N) over the rows with target >= 0, summed in double (0 when none)
+float loss_mean(const float* losses, const int32_t* targets, int64_t N);
+// out (rows): each row's mean over its T positions with target >= 0, in double (0 when none)
+void row_loss_means(double* out, const float* losses, const int32_t* targets, int64_t rows, int64_t T);
+
+// ---- casts ----
+// bf16 stored as uint16_t (the upper half of a float); to_bf16 rounds to nearest even, NaN stays NaN
+void cast_f32_to_bf16(uint16_t* dst, const float* src, int64_t n);
+void cast_bf16_to_f32(float* dst, const uint16_t* src, int64_t n);
+
 // ---- reductions and optimizer ----
 template <typename F> double sum_squares(const F* x, int64_t n);   // sum x^2 in double
 template <typename F> void scale(F* x, F s, int64_t n);

@@ -2,7 +2,6 @@
 #include "parallel/data_parallel.h"
 
 #include <chrono>
-#include <cstring>
 
 #include "core/error.h"
 
@@ -36,8 +35,9 @@ std::vector<GradBucket> grad_buckets(const ParamLayout& layout, int64_t bucket_b
   return buckets;
 }
 
-GradSync::GradSync(const ParamLayout& layout, comm::Communicator& dp, int64_t bucket_bytes, ZeroStage zero)
-    : layout_(layout), dp_(dp), zero_(zero), buckets_(grad_buckets(layout, bucket_bytes, dp.size())) {
+GradSync::GradSync(const ParamLayout& layout, comm::Communicator& dp, int64_t bucket_bytes, ZeroStage zero,
+                   device::Backend& be)
+    : layout_(layout), dp_(dp), be_(be), zero_(zero), buckets_(grad_buckets(layout, bucket_bytes, dp.size())) {
   const size_t n_tensors = layout.specs().size();
   bucket_of_tensor_.assign(n_tensors, 0);
   for (size_t b = 0; b < buckets_.size(); ++b)
@@ -53,7 +53,7 @@ GradSync::GradSync(const ParamLayout& layout, comm::Communicator& dp, int64_t bu
       owned_.push_back({begin, begin + b.piece_counts[dp.rank()]});
       total += b.piece_counts[dp.rank()];
     }
-    staging_.resize(static_cast<size_t>(total));
+    staging_.allocate(be_, static_cast<size_t>(total));
   } else {
     owned_.push_back({0, layout.size()});
   }
@@ -110,8 +110,8 @@ double GradSync::finish() {
   if (zero_ == ZeroStage::One && dp_.size() > 1) {
     // the summed pieces land in staging; put them where the optimizer reads them
     for (size_t b = 0; b < buckets_.size(); ++b)
-      std::memcpy(grads_ + owned_[b].begin, staging_.data() + staging_offset_[b],
-                  static_cast<size_t>(owned_[b].size()) * sizeof(float));
+      be_.copy(grads_ + owned_[b].begin, staging_.data() + staging_offset_[b],
+               static_cast<size_t>(owned_[b].size()) * sizeof(float));
   }
   grads_ = nullptr;
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -121,7 +121,7 @@ void GradSync::gather_owned(const float* owned_state, float* out) {
   // out receives every bucket whole: piece r from rank r. The send buffer is a separate copy
   // because MPI forbids a send buffer inside the receive buffer (without MPI_IN_PLACE).
   if (zero_ == ZeroStage::None) {   // every rank owns the whole buffer
-    std::memcpy(out, owned_state, static_cast<size_t>(layout_.size()) * sizeof(float));
+    be_.copy(out, owned_state, static_cast<size_t>(layout_.size()) * sizeof(float));
     return;
   }
   std::vector<std::unique_ptr<comm::Work>> works;
@@ -129,7 +129,7 @@ void GradSync::gather_owned(const float* owned_state, float* out) {
   for (size_t b = 0; b < buckets_.size(); ++b) {
     const GradBucket& k = buckets_[b];
     if (dp_.size() == 1) {
-      std::memcpy(out + k.begin, owned_state + base, static_cast<size_t>(k.end - k.begin) * sizeof(float));
+      be_.copy(out + k.begin, owned_state + base, static_cast<size_t>(k.end - k.begin) * sizeof(float));
     } else {
       works.push_back(dp_.all_gather_async(owned_state + base, out + k.begin, k.piece_counts, comm::DType::F32));
     }
@@ -141,15 +141,15 @@ void GradSync::gather_owned(const float* owned_state, float* out) {
 void GradSync::gather_params(float* params) {
   if (zero_ == ZeroStage::None || dp_.size() == 1) return;
   for (size_t b = 0; b < buckets_.size(); ++b)
-    std::memcpy(staging_.data() + staging_offset_[b], params + owned_[b].begin,
-                static_cast<size_t>(owned_[b].size()) * sizeof(float));
+    be_.copy(staging_.data() + staging_offset_[b], params + owned_[b].begin,
+             static_cast<size_t>(owned_[b].size()) * sizeof(float));
   gather_owned(staging_.data(), params);
 }
 
 void GradSync::scatter_owned(const float* full, float* owned_state) const {
   int64_t base = 0;
   for (const auto& r : owned_) {
-    std::memcpy(owned_state + base, full + r.begin, static_cast<size_t>(r.size()) * sizeof(float));
+    be_.copy(owned_state + base, full + r.begin, static_cast<size_t>(r.size()) * sizeof(float));
     base += r.size();
   }
 }

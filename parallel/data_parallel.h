@@ -13,8 +13,8 @@
 #include <memory>
 #include <vector>
 
-#include "core/aligned_buffer.h"
 #include "core/tensor_spec.h"
+#include "device/device_buffer.h"
 #include "parallel/comm/communicator.h"
 
 namespace plinth::parallel {
@@ -34,7 +34,9 @@ std::vector<GradBucket> grad_buckets(const ParamLayout& layout, int64_t bucket_b
 
 class GradSync {
  public:
-  GradSync(const ParamLayout& layout, comm::Communicator& dp, int64_t bucket_bytes, ZeroStage zero);
+  // Buffers (grads, params, states) are device buffers of `be`; the collectives run on them.
+  GradSync(const ParamLayout& layout, comm::Communicator& dp, int64_t bucket_bytes, ZeroStage zero,
+           device::Backend& be = device::cpu_backend());
   // Bucket collectives still in flight (an exception left the step early) are settled first:
   // their Works wait for them (or end the job) while staging_ still exists.
   ~GradSync();
@@ -69,6 +71,7 @@ class GradSync {
 
   const ParamLayout& layout_;
   comm::Communicator& dp_;
+  device::Backend& be_;
   ZeroStage zero_;
   std::vector<GradBucket> buckets_;
   std::vector<FlatRange> owned_;
@@ -80,7 +83,7 @@ class GradSync {
                                            // so every rank issues them in the same order
   float* grads_ = nullptr;
   std::vector<int64_t> staging_offset_;    // ZeRO-1: where bucket b's piece sits in staging_
-  AlignedBuffer<float> staging_;           // ZeRO-1: this rank's pieces, back to back
+  device::DeviceBuffer<float> staging_;    // ZeRO-1: this rank's pieces, back to back
 };
 
 }  // namespace plinth::parallel

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/tensor_spec.h"
+#include "device/backend.h"
 #include "model/activations.h"
 #include "model/model_config.h"
 #include "model/param_layout.h"
@@ -31,9 +32,12 @@ class Model {
  public:
   // tp: this rank's tensor-parallel shard (the layout holds its slices); sp: sequence parallelism;
   // chunks: the layer ranges this rank holds under pipeline parallelism (empty: all layers, one
-  // chunk). See model_param_layout for which of embedding / head a rank holds.
+  // chunk). See model_param_layout for which of embedding / head a rank holds. be: the device the
+  // model computes on (its parameters, gradients and activations are that backend's buffers).
   explicit Model(const ModelConfig& config, TpShard tp = {},
-                 parallel::SequenceParallel sp = parallel::SequenceParallel::Off, std::vector<LayerSpan> chunks = {});
+                 parallel::SequenceParallel sp = parallel::SequenceParallel::Off, std::vector<LayerSpan> chunks = {},
+                 device::Backend& be = device::cpu_backend());
+  device::Backend& backend() const { return *be_; }
   const ModelConfig& config() const { return config_; }
   const TpDims& dims() const { return dims_; }
   const ParamLayout& layout() const { return layout_; }
@@ -51,16 +55,22 @@ class Model {
 
  private:
   ModelConfig config_;
+  device::Backend* be_;
   std::vector<LayerSpan> chunks_;
   TpDims dims_;
   ParamLayout layout_;
   ModelOffsets offsets_;
 };
 
+// Every pointer below (params, grads, tokens, targets, activations) is a device pointer of the
+// model's backend; token ids must lie in [0, vocab_size) (model_check_tokens checks host tokens
+// before they are copied to the device).
+//
 // tokens, targets (B, T) int32, the same on every rank of the tp group. Fills a.logits
-// (N, Vl: this rank's vocabulary columns) and a.losses (N); returns the mean loss over the
-// targets that are >= 0 (targets == nullptr: logits only, returns 0). `tp` is the tensor-parallel
-// group (size m.dims().tp); every rank of it calls this together.
+// (N, Vl: this rank's vocabulary columns), a.losses (N) and a.loss (1) = the mean loss over the
+// targets that are >= 0, and returns that mean read to the host (a synchronising copy; targets ==
+// nullptr: logits only, returns 0). `tp` is the tensor-parallel group (size m.dims().tp); every
+// rank of it calls this together.
 float model_forward(const Model& m, comm::Communicator& tp, const float* params, Activations& a,
                     const int32_t* tokens, const int32_t* targets, int64_t B, int64_t T);
 
@@ -82,15 +92,18 @@ void model_backward(const Model& m, comm::Communicator& tp, const float* params,
 // embedding if it starts at layer 0 and the final norm, head and loss if it ends the network).
 // Activations from allocate_chunk_activations(chunk, ...). Forward input: tokens when the chunk
 // holds the embedding, else a.residual[0] (Ns, C) as received from the previous stage; output:
-// the mean loss when it holds the head (targets != nullptr), else a.residual.back() (Ns, C) to
-// send on. Backward input: the loss (head chunk) or a.dres (Ns, C) = d(output) as received;
+// the mean loss in a.loss (1, on the device) when it holds the head (targets != nullptr), else
+// a.residual.back() (Ns, C) to send on. Nothing is read to the host. Backward input: the loss (head chunk) or a.dres (Ns, C) = d(output) as received;
 // output: a.dres = d(input) unless the chunk holds the embedding. The observer hears about each
 // block's tensors, and the embedding / head tensors of this chunk, as in model_backward.
-float model_chunk_forward(const Model& m, comm::Communicator& tp, const float* params, Activations& a, int chunk,
-                          const int32_t* tokens, const int32_t* targets, int64_t B, int64_t T);
+void model_chunk_forward(const Model& m, comm::Communicator& tp, const float* params, Activations& a, int chunk,
+                         const int32_t* tokens, const int32_t* targets, int64_t B, int64_t T);
 void model_chunk_backward(const Model& m, comm::Communicator& tp, const float* params, float* grads, Activations& a,
                           int chunk, const int32_t* tokens, const int32_t* targets, int64_t B, int64_t T, float dloss,
                           BackwardObserver* observer, ReplicatedGrads replicated);
+
+// Throws Error(Input) naming the position when a (host) token id lies outside [0, vocab_size).
+void model_check_tokens(const ModelConfig& c, const int32_t* host_tokens, int64_t n);
 
 // Single-device conveniences (tp = 1; no communication).
 float model_forward(const Model& m, const float* params, Activations& a, const int32_t* tokens,

@@ -5,7 +5,6 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "kernels/kernels.h"
 
 namespace plinth::optim {
 
@@ -50,69 +49,61 @@ float lr_at(const LrScheduleConfig& c, int64_t step) {
 AdamW::AdamW(const ParamLayout& layout, const AdamWConfig& config, int64_t begin, int64_t end)
     : AdamW(layout, config, std::vector<FlatRange>{{begin, end < 0 ? layout.size() : end}}) {}
 
-AdamW::AdamW(const ParamLayout& layout, const AdamWConfig& config, std::vector<FlatRange> ranges)
-    : layout_(layout), config_(config), ranges_(std::move(ranges)) {
+AdamW::AdamW(const ParamLayout& layout, const AdamWConfig& config, std::vector<FlatRange> ranges, device::Backend& be)
+    : be_(be), config_(config), ranges_(std::move(ranges)) {
   int64_t total = 0, prev_end = 0;
   for (const FlatRange& r : ranges_) {
     PLINTH_ASSERT(r.begin >= prev_end && r.begin <= r.end && r.end <= layout.size());
     prev_end = r.end;
+    // one segment per tensor piece inside the range; its moments sit at total + (lo - r.begin)
+    for (const TensorSpec& s : layout.specs()) {
+      const int64_t lo = std::max(r.begin, s.offset), hi = std::min(r.end, s.offset + s.numel());
+      if (lo >= hi) continue;
+      segments_.push_back({.begin = lo,
+                           .end = hi,
+                           .state_offset = total + (lo - r.begin),
+                           .weight_decay = s.decay == Decay::Yes ? config_.weight_decay : 0.0f});
+    }
     total += r.size();
   }
-  m_.resize(static_cast<size_t>(total));
-  v_.resize(static_cast<size_t>(total));
+  m_.allocate(be_, static_cast<size_t>(total));
+  v_.allocate(be_, static_cast<size_t>(total));
 }
 
 void AdamW::step(float* params, const float* grads, float lr, float grad_scale, int64_t step) {
-  int64_t state_base = 0;   // where the current range's moments start
-  for (const FlatRange& r : ranges_) {
-    step_range(params, grads, lr, grad_scale, step, r, state_base);
-    state_base += r.size();
-  }
+  const device::AdamWHyper h{.lr = lr,
+                             .beta1 = config_.beta1,
+                             .beta2 = config_.beta2,
+                             .eps = config_.eps,
+                             .step = step,
+                             .grad_scale = grad_scale};
+  be_.adamw(params, grads, m_.data(), v_.data(), segments_, h);
 }
 
-void AdamW::step_range(float* params, const float* grads, float lr, float grad_scale, int64_t step,
-                       const FlatRange& r, int64_t state_base) {
-  for (const TensorSpec& s : layout_.specs()) {
-    const int64_t lo = std::max(r.begin, s.offset), hi = std::min(r.end, s.offset + s.numel());
-    if (lo >= hi) continue;
-    kernels::AdamWArgs args{.lr = lr,
-                            .beta1 = config_.beta1,
-                            .beta2 = config_.beta2,
-                            .eps = config_.eps,
-                            .weight_decay = s.decay == Decay::Yes ? config_.weight_decay : 0.0f,
-                            .step = step,
-                            .grad_scale = grad_scale};
-    const int64_t st = state_base + (lo - r.begin);
-    kernels::adamw_update(params + lo, grads + lo, m_.data() + st, v_.data() + st, hi - lo, args);
-  }
-}
-
-double grad_sum_squares(const ParamLayout& layout, const float* grads, int64_t begin, int64_t end) {
-  if (end < 0) end = layout.size();
-  double sum = 0.0;
-  for (const TensorSpec& s : layout.specs()) {
-    const int64_t lo = std::max(begin, s.offset), hi = std::min(end, s.offset + s.numel());
-    if (lo < hi) sum += kernels::sum_squares(grads + lo, hi - lo);
-  }
-  return sum;
-}
-
-double grad_sum_squares(const ParamLayout& layout, const float* grads, const std::vector<FlatRange>& ranges) {
-  double sum = 0.0;
-  for (const FlatRange& r : ranges) sum += grad_sum_squares(layout, grads, r.begin, r.end);
-  return sum;
-}
-
-double grad_sum_squares(const ParamLayout& layout, const float* grads, const std::vector<FlatRange>& ranges,
-                        Replicated replicated) {
-  double sum = 0.0;
+std::vector<FlatRange> tensor_pieces(const ParamLayout& layout, const std::vector<FlatRange>& ranges,
+                                     Replicated replicated) {
+  std::vector<FlatRange> out;
   for (const FlatRange& r : ranges)
     for (const TensorSpec& s : layout.specs()) {
       if (replicated == Replicated::Skip && s.split_dim < 0) continue;
       const int64_t lo = std::max(r.begin, s.offset), hi = std::min(r.end, s.offset + s.numel());
-      if (lo < hi) sum += kernels::sum_squares(grads + lo, hi - lo);
+      if (lo < hi) out.push_back({lo, hi});
     }
-  return sum;
+  return out;
+}
+
+void grad_sum_squares(device::Backend& be, double* out_dev, const ParamLayout& layout, const float* grads,
+                      const std::vector<FlatRange>& ranges, Replicated replicated) {
+  be.sum_squares(out_dev, grads, tensor_pieces(layout, ranges, replicated));
+}
+
+double grad_sum_squares(const ParamLayout& layout, const float* grads, int64_t begin, int64_t end,
+                        device::Backend& be) {
+  device::DeviceBuffer<double> sum(be, 1);
+  grad_sum_squares(be, sum.data(), layout, grads, {{begin, end < 0 ? layout.size() : end}}, Replicated::Count);
+  double host = 0.0;
+  be.copy_to_host(&host, sum.data(), sizeof(double));
+  return host;
 }
 
 float clip_scale(double norm, float max_norm) {

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "core/aligned_buffer.h"
 #include "core/tensor_spec.h"
+#include "device/device_buffer.h"
 
 namespace plinth::optim {
 
@@ -40,36 +40,42 @@ class AdamW {
   // Optimizer state for the flat-buffer elements [begin, end); end < 0 means layout.size().
   AdamW(const ParamLayout& layout, const AdamWConfig& config, int64_t begin = 0, int64_t end = -1);
   // Optimizer state for several disjoint, ascending ranges (a ZeRO-1 shard made of one piece
-  // of every gradient bucket). The moments of the ranges are stored back to back.
-  AdamW(const ParamLayout& layout, const AdamWConfig& config, std::vector<FlatRange> ranges);
+  // of every gradient bucket). The moments of the ranges are stored back to back, in the memory
+  // of `be` (the backend params and grads live on).
+  AdamW(const ParamLayout& layout, const AdamWConfig& config, std::vector<FlatRange> ranges,
+        device::Backend& be = device::cpu_backend());
 
-  // One update. step is the 1-based number of this update (bias correction). grads are
-  // multiplied by grad_scale first (clipping).
+  // One update (one backend call over every range). step is the 1-based number of this update
+  // (bias correction). grads are multiplied by grad_scale first (clipping). Device pointers.
   void step(float* params, const float* grads, float lr, float grad_scale, int64_t step);
 
   const std::vector<FlatRange>& ranges() const { return ranges_; }
-  AlignedBuffer<float>& exp_avg() { return m_; }        // sum of range sizes floats
-  AlignedBuffer<float>& exp_avg_sq() { return v_; }
-  int64_t state_bytes() const { return static_cast<int64_t>((m_.size() + v_.size()) * sizeof(float)); }
+  device::DeviceBuffer<float>& exp_avg() { return m_; }        // sum of range sizes floats
+  device::DeviceBuffer<float>& exp_avg_sq() { return v_; }
+  int64_t state_bytes() const { return static_cast<int64_t>(m_.bytes() + v_.bytes()); }
 
  private:
-  void step_range(float* params, const float* grads, float lr, float grad_scale, int64_t step,
-                  const FlatRange& r, int64_t state_base);
-
-  const ParamLayout& layout_;
+  device::Backend& be_;
   AdamWConfig config_;
   std::vector<FlatRange> ranges_;
-  AlignedBuffer<float> m_, v_;
+  std::vector<device::AdamWSegment> segments_;   // the ranges cut at tensor boundaries, with their decay
+  device::DeviceBuffer<float> m_, v_;
 };
 
-// Sum of squares of grads over the tensors of `layout` inside [begin, end) (padding skipped).
-double grad_sum_squares(const ParamLayout& layout, const float* grads, int64_t begin = 0, int64_t end = -1);
-double grad_sum_squares(const ParamLayout& layout, const float* grads, const std::vector<FlatRange>& ranges);
 // Tensor parallelism: replicated tensors (split_dim < 0) exist on every tp rank; count them on
 // one rank only (Replicated::Skip elsewhere) so the all-reduced norm counts each element once.
 enum class Replicated { Count, Skip };
-double grad_sum_squares(const ParamLayout& layout, const float* grads, const std::vector<FlatRange>& ranges,
-                        Replicated replicated);
+// The parts of `ranges` that lie inside tensors of `layout` (padding skipped), range by range and
+// tensor by tensor, in order (what a sum of squares or an update walks over).
+std::vector<FlatRange> tensor_pieces(const ParamLayout& layout, const std::vector<FlatRange>& ranges,
+                                     Replicated replicated = Replicated::Count);
+// out_dev[0] (a device double of `be`) = the sum of squares of grads over those pieces (one
+// backend call; each piece summed in double, the pieces added in order).
+void grad_sum_squares(device::Backend& be, double* out_dev, const ParamLayout& layout, const float* grads,
+                      const std::vector<FlatRange>& ranges, Replicated replicated);
+// The same over [begin, end) (whole buffer by default), read to the host (a synchronising copy).
+double grad_sum_squares(const ParamLayout& layout, const float* grads, int64_t begin = 0, int64_t end = -1,
+                        device::Backend& be = device::cpu_backend());
 
 // Scale that brings a gradient of global norm `norm` to at most `max_norm` (0 = no clipping).
 float clip_scale(double norm, float max_norm);

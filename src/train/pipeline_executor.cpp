@@ -29,6 +29,7 @@ PipelineExecutor::PipelineExecutor(const model::Model& model, comm::Communicator
       T_(T),
       actions_(parallel::pipeline_schedule(kind, shape_, pp.rank())) {
   parallel::pipeline_tags_validate(shape_, pp.tag_ub());
+  micro_losses_.allocate(model.backend(), static_cast<size_t>(micro_batches));
   slots_.resize(model.chunks().size());
   for (size_t c = 0; c < slots_.size(); ++c) {
     const int n = std::max(1, parallel::pipeline_peak_in_flight(actions_, static_cast<int>(c)));
@@ -55,11 +56,12 @@ PipelineExecutor::Slot& PipelineExecutor::slot(int chunk, int micro) {
   return v[static_cast<size_t>(micro) % v.size()];
 }
 
-double PipelineExecutor::train_step(comm::Communicator& tp, const float* params, float* grads,
-                                    const std::vector<MicroBatchData>& data, float dloss,
-                                    model::BackwardObserver* observer) {
+void PipelineExecutor::train_step(comm::Communicator& tp, const float* params, float* grads,
+                                  const std::vector<MicroBatchData>& data, float dloss,
+                                  model::BackwardObserver* observer) {
   PLINTH_CHECK(grads != nullptr, Internal, "train_step needs a gradient buffer");
-  return run(tp, params, grads, actions_, std::vector<int64_t>(static_cast<size_t>(shape_.micro_batches), B_), data,
+  micro_losses_.zero();
+  run(tp, params, grads, actions_, std::vector<int64_t>(static_cast<size_t>(shape_.micro_batches), B_), data,
              dloss, observer, nullptr);
 }
 
@@ -95,6 +97,7 @@ double PipelineExecutor::run(comm::Communicator& tp, const float* params, float*
                              const std::vector<MicroBatchData>& data, float dloss,
                              model::BackwardObserver* observer, double* sum_sq) {
   const model::ModelConfig& c = model_.config();
+  device::Backend& be = model_.backend();
   const int64_t C = c.n_embd;
   const bool sp = model_.dims().sequence_parallel();
   const int64_t shard = sp ? model_.dims().tp : 1;
@@ -108,6 +111,11 @@ double PipelineExecutor::run(comm::Communicator& tp, const float* params, float*
 
   last_wait_s_ = 0;
   if (sum_sq) *sum_sq = 0.0;
+  // evaluation: sequence i of micro-batch j has its mean loss at row_means_[first_row[j] + i]
+  std::vector<int64_t> first_row(sizes.size() + 1, 0);
+  for (size_t j = 0; j < sizes.size(); ++j) first_row[j + 1] = first_row[j] + sizes[j];
+  if (!grads && row_means_.size() < static_cast<size_t>(first_row.back()))
+    row_means_.allocate(be, static_cast<size_t>(first_row.back()));
 
   // 1. every receive of the step, posted now into its own buffer (sized like a slot's, so that
   //    it can be swapped in). If an exception leaves this function, `recvs` is destroyed and
@@ -118,8 +126,8 @@ double PipelineExecutor::run(comm::Communicator& tp, const float* params, float*
   for (size_t i = 0; i < acts.size(); ++i) {
     if (!is_receive(acts[i].kind) || !active(acts[i])) continue;
     if (recv_buffers_.size() <= n_buffers) recv_buffers_.emplace_back();
-    AlignedBuffer<float>& buf = recv_buffers_[n_buffers];
-    if (buf.size() != static_cast<size_t>(full_rows * C)) buf.resize(static_cast<size_t>(full_rows * C));
+    device::DeviceBuffer<float>& buf = recv_buffers_[n_buffers];
+    if (buf.size() != static_cast<size_t>(full_rows * C)) buf.allocate(be, static_cast<size_t>(full_rows * C));
     buffer_of[i] = n_buffers++;
     recvs[i] = pp_.recv_async(buf.data(), rows(acts[i].micro) * C, comm::DType::F32, acts[i].peer, acts[i].tag);
   }
@@ -134,7 +142,6 @@ double PipelineExecutor::run(comm::Communicator& tp, const float* params, float*
   };
 
   // 2. the actions in order
-  double loss_sum = 0.0;
   for (size_t i = 0; i < acts.size(); ++i) {
     const PipelineAction& a = acts[i];
     if (!active(a)) continue;
@@ -154,23 +161,12 @@ double PipelineExecutor::run(comm::Communicator& tp, const float* params, float*
         const int32_t* tok = d.tokens;
         const int32_t* tgt = d.targets;
         const int64_t b = sizes[static_cast<size_t>(a.micro)];
-        const float loss = model::model_chunk_forward(model_, tp, params, s.acts, a.chunk, tok, head ? tgt : nullptr, b, T_);
-        if (head && grads) loss_sum += loss;
-        if (head && !grads) {
-          // evaluation: each sequence's mean loss over its valid targets
-          for (int64_t r = 0; r < b; ++r) {
-            double sum = 0;
-            int64_t n = 0;
-            for (int64_t t = r * T_; t < (r + 1) * T_; ++t)
-              if (tgt[t] >= 0) {
-                sum += s.acts.losses[static_cast<size_t>(t)];
-                ++n;
-              }
-            const double mean = n ? sum / static_cast<double>(n) : 0.0;
-            loss_sum += mean;
-            if (sum_sq) *sum_sq += mean * mean;
-          }
-        }
+        model::model_chunk_forward(model_, tp, params, s.acts, a.chunk, tok, head ? tgt : nullptr, b, T_);
+        if (head && grads)   // training: the micro-batch's mean loss, kept on the device
+          be.copy(micro_losses_.data() + a.micro, s.acts.loss.data(), sizeof(float));
+        if (head && !grads)   // evaluation: each sequence's mean loss over its valid targets
+          be.row_loss_means(row_means_.data() + first_row[static_cast<size_t>(a.micro)], s.acts.losses.data(), tgt, b,
+                            T_);
         break;
       }
       case ActionKind::SendAct:
@@ -201,6 +197,17 @@ double PipelineExecutor::run(comm::Communicator& tp, const float* params, float*
   }
   for (auto& chunk : slots_)
     for (Slot& sl : chunk) wait_sends(sl);
+  // 3. evaluation on the rank holding the head: the sequences' means, read once, summed in order
+  double loss_sum = 0.0;
+  const bool holds_head = model_.chunk_has_head(static_cast<int>(model_.chunks().size()) - 1);
+  if (!grads && holds_head && first_row.back() > 0) {
+    std::vector<double> means(static_cast<size_t>(first_row.back()));
+    be.copy_to_host(means.data(), row_means_.data(), means.size() * sizeof(double));
+    for (double mean : means) {
+      loss_sum += mean;
+      if (sum_sq) *sum_sq += mean * mean;
+    }
+  }
   return loss_sum;
 }
 

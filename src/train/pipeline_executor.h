@@ -13,7 +13,7 @@
 #include <memory>
 #include <vector>
 
-#include "core/aligned_buffer.h"
+#include "device/device_buffer.h"
 #include "model/model.h"
 #include "parallel/comm/communicator.h"
 #include "parallel/pipeline_schedule.h"
@@ -39,14 +39,18 @@ class PipelineExecutor {
 
   // One training step's forward and backward passes by the schedule; parameter gradients
   // accumulate into grads. The observer (and, under sequence parallelism, the tp reduction of
-  // replicated gradients) acts in each chunk's backward of the last micro-batch. Returns the sum
-  // over micro-batches of their mean losses on the rank holding the head, 0 elsewhere.
-  double train_step(comm::Communicator& tp, const float* params, float* grads, const std::vector<MicroBatchData>& data,
-                    float dloss, model::BackwardObserver* observer);
+  // replicated gradients) acts in each chunk's backward of the last micro-batch. Each
+  // micro-batch's mean loss is left on the device in micro_losses() (on the rank holding the
+  // head; zeros elsewhere): nothing is read to the host here. Pointers are device pointers.
+  void train_step(comm::Communicator& tp, const float* params, float* grads, const std::vector<MicroBatchData>& data,
+                  float dloss, model::BackwardObserver* observer);
+  // (micro_batches) floats on the model's device, written by train_step
+  const float* micro_losses() const { return micro_losses_.data(); }
 
   // Forward passes only (evaluation): micro-batch i holds sizes[i] <= B sequences (0: skipped
-  // by every stage alike), any number of them (run in rounds the pipeline's tags allow). On the rank holding the head: the sum over sequences of each
-  // sequence's mean loss, and in *sum_sq the sum of their squares (standard errors); 0 elsewhere.
+  // by every stage alike), any number of them (run in rounds the pipeline's tags allow). On the
+  // rank holding the head: the sum over sequences of each sequence's mean loss, and in *sum_sq
+  // the sum of their squares (standard errors), read to the host once per round; 0 elsewhere.
   double forward_only(comm::Communicator& tp, const float* params, const std::vector<int64_t>& sizes,
                       const std::vector<MicroBatchData>& data, double* sum_sq);
 
@@ -70,7 +74,9 @@ class PipelineExecutor {
   int64_t B_, T_;
   std::vector<parallel::PipelineAction> actions_;
   std::vector<std::vector<Slot>> slots_;                // [chunk][micro % slots]
-  std::vector<AlignedBuffer<float>> recv_buffers_;      // one per receive of the current call
+  std::vector<device::DeviceBuffer<float>> recv_buffers_;   // one per receive of the current call
+  device::DeviceBuffer<float> micro_losses_;            // (micro_batches) the last step's losses
+  device::DeviceBuffer<double> row_means_;              // evaluation: each sequence's mean loss
   double last_wait_s_ = 0;
 };
 
