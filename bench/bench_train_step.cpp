@@ -23,6 +23,7 @@
 #include "core/aligned_buffer.h"
 #include "core/error.h"
 #include "core/rng.h"
+#include "device/device_buffer.h"
 #include "kernels/kernels.h"
 #include "kernel_timers.h"
 #include "model/activations.h"
@@ -145,17 +146,22 @@ int main(int argc, char** argv) {
     model::model_config_validate(mc);
 
     const int64_t B = args.batch, T = args.seq, N = B * T;
-    model::Model m(mc);
+    plinth::device::Backend& be = plinth::device::cpu_backend();   // the CPU backend, through the device seam
+    model::Model m(mc, {}, plinth::parallel::SequenceParallel::Off, {}, be);
     const int64_t P = m.layout().size();
-    plinth::AlignedBuffer<float> params(static_cast<size_t>(P)), grads(static_cast<size_t>(P));
-    model::model_init_params(m.layout(), params.data(), args.seed);
+    plinth::device::DeviceBuffer<float> params(be, static_cast<size_t>(P)), grads(be, static_cast<size_t>(P));
+    {
+      std::vector<float> init(static_cast<size_t>(P));
+      model::model_init_params(m.layout(), init.data(), args.seed);
+      be.copy_to_device(params.data(), init.data(), init.size() * sizeof(float));
+    }
     optim::AdamWConfig ac;
     ac.beta1 = 0.9f;
     ac.beta2 = 0.95f;
     ac.eps = 1e-8f;
     ac.weight_decay = 0.1f;
-    optim::AdamW adamw(m.layout(), ac);
-    model::Activations acts = model::activations_allocate(mc, B, T);
+    optim::AdamW adamw(m.layout(), ac, {{0, m.layout().size()}}, be);
+    model::Activations acts = m.allocate_activations(B, T);
     plinth_bench::kernel_timers_set_head_oc(mc.padded_vocab());
 
     // One fixed random batch per step, all generated up front (not timed).
@@ -184,7 +190,7 @@ int main(int argc, char** argv) {
       auto t2 = Clock::now();
       model::model_backward(m, params.data(), grads.data(), acts, tok, tgt, B, T, dloss);
       auto t3 = Clock::now();
-      const double norm = std::sqrt(optim::grad_sum_squares(m.layout(), grads.data()));
+      const double norm = std::sqrt(optim::grad_sum_squares(m.layout(), grads.data(), 0, -1, be));
       const float gscale = optim::clip_scale(norm, clip);
       auto t4 = Clock::now();
       adamw.step(params.data(), grads.data(), lr, gscale, s + 1);

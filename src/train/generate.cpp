@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "device/device_buffer.h"
 
 namespace plinth::train {
 
@@ -18,18 +19,23 @@ std::vector<int32_t> generate_tokens(const model::Model& m, const float* params,
   PLINTH_CHECK(std::isfinite(opt.temperature) && opt.temperature >= 0.0f, Config, "generate: temperature ",
                opt.temperature, " is negative or not finite");
   const int64_t V = c.vocab_size, Vp = c.padded_vocab();
-  model::Activations a = model::activations_allocate(c, 1, c.seq_len);
+  model::model_check_tokens(c, prompt.data(), static_cast<int64_t>(prompt.size()));
+  device::Backend& be = m.backend();
+  model::Activations a = m.allocate_activations(1, c.seq_len);
+  device::DeviceBuffer<int32_t> window_dev(be, static_cast<size_t>(c.seq_len));
+  std::vector<float> logits(static_cast<size_t>(V));   // the last position's real columns, on the host
   Rng rng(opt.seed);
   std::vector<int32_t> ctx = prompt, out;
   std::vector<std::pair<float, int32_t>> cand(static_cast<size_t>(V));
   for (int64_t n = 0; n < opt.max_new_tokens; ++n) {
     const int64_t T = std::min<int64_t>(static_cast<int64_t>(ctx.size()), c.seq_len);
     const int32_t* window = ctx.data() + (ctx.size() - static_cast<size_t>(T));
-    model::model_forward(m, params, a, window, nullptr, 1, T);
-    const float* logits = a.logits.data() + (T - 1) * Vp;
+    be.copy_to_device(window_dev.data(), window, static_cast<size_t>(T) * sizeof(int32_t));
+    model::model_forward(m, params, a, window_dev.data(), nullptr, 1, T);
+    be.copy_to_host(logits.data(), a.logits.data() + (T - 1) * Vp, logits.size() * sizeof(float));
     int32_t next = 0;
     if (opt.temperature <= 0.0f) {
-      next = static_cast<int32_t>(std::max_element(logits, logits + V) - logits);
+      next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
     } else {
       for (int64_t v = 0; v < V; ++v) cand[v] = {logits[v] / opt.temperature, static_cast<int32_t>(v)};
       int64_t k = opt.top_k > 0 ? std::min(opt.top_k, V) : V;

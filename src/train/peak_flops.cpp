@@ -8,7 +8,6 @@
 #include <string>
 
 #include "core/error.h"
-#include "kernels/kernels.h"
 
 namespace plinth::train {
 namespace {
@@ -43,20 +42,23 @@ CpuClock cpu_clock_mhz() {
   return {};
 }
 
-PeakFlops peak_flops(double stated_tflops, int threads) {
+PeakFlops peak_flops(double stated_tflops, const device::DeviceInfo& device) {
   std::ostringstream line;
   if (stated_tflops > 0) {
     line << "stated peak " << stated_tflops << " TFLOP/s per rank (log.peak_tflops)";
     return {stated_tflops * 1e12, line.str()};
   }
+  PLINTH_CHECK(device.kind == device::DeviceKind::Cpu, Config, "MFU: no built-in peak for a ",
+               device::device_kind_name(device.kind), " device (", device.name, "); set log.peak_tflops");
+  const int threads = device.threads;
   const CpuClock clock = cpu_clock_mhz();
   PLINTH_CHECK(clock.mhz > 0, Config,
                "MFU: cannot read the CPU clock (no cpufreq, no 'cpu MHz' in /proc/cpuinfo); set log.peak_tflops");
-  const int lanes = kernels::cpu_widest_fp32_lanes();
+  const int lanes = device.fp32_lanes;
   const double per_cycle = static_cast<double>(lanes) * kFmaPipes * kFlopsPerFma;
   const double flops = std::max(1, threads) * per_cycle * clock.mhz * 1e6;
   line << "CPU peak " << flops / 1e9 << " GFLOP/s per rank = " << std::max(1, threads) << " threads x " << per_cycle
-       << " FLOP/cycle (" << kernels::cpu_widest_vector_name() << ": " << lanes << " fp32 lanes x " << kFmaPipes
+       << " FLOP/cycle (" << device.vector_name << ": " << lanes << " fp32 lanes x " << kFmaPipes
        << " FMA pipes x " << kFlopsPerFma << ") x " << clock.mhz << " MHz (" << clock.source
        << "); set log.peak_tflops to state one";
   return {flops, line.str()};

@@ -5,6 +5,8 @@
 #pragma once
 #include <string>
 
+#include "device/backend.h"
+
 namespace plinth::train {
 
 struct PeakFlops {
@@ -21,10 +23,11 @@ struct CpuClock {
 };
 CpuClock cpu_clock_mhz();
 
-// stated_tflops > 0: that figure per rank. Otherwise the CPU peak of `threads` cores:
-// threads x (fp32 lanes of the widest vector unit x 2 FMA pipes x 2 FLOP per FMA) x clock.
+// stated_tflops > 0: that figure per rank. Otherwise, on a CPU device, the peak of its threads:
+// threads x (fp32 lanes of the widest vector unit x 2 FMA pipes x 2 FLOP per FMA) x clock (a
+// device without a built-in peak needs log.peak_tflops: Error(Config)).
 // Two FMA pipes is the most any x86 core has (Skylake-SP/Ice Lake/Sapphire Rapids with AVX-512,
 // Zen 4/5 and Haswell+ with AVX2); assuming it keeps the peak an upper bound.
-PeakFlops peak_flops(double stated_tflops, int threads);
+PeakFlops peak_flops(double stated_tflops, const device::DeviceInfo& device);
 
 }  // namespace plinth::train

@@ -12,7 +12,6 @@
 #include "io/tokenizer.h"
 #include "parallel/comm/single_communicator.h"
 #include "parallel/tensor_parallel.h"
-#include "kernels/kernels.h"
 #include "train/generate.h"
 #include "train/peak_flops.h"
 
@@ -73,8 +72,9 @@ TrainConfig with_defaults(TrainConfig t) {
 }  // namespace
 
 Trainer::Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::string config_ini, comm::Communicator& tp,
-                 comm::Communicator& pp, comm::Communicator& dp, ResumeCheck resume_check)
-    : mc_(mc),
+                 comm::Communicator& pp, comm::Communicator& dp, ResumeCheck resume_check, device::Backend& be)
+    : be_(be),
+      mc_(mc),
       tc_(with_defaults(tc)),
       config_ini_(std::move(config_ini)),
       resume_check_(std::move(resume_check)),
@@ -83,11 +83,12 @@ Trainer::Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::strin
       dp_(dp),
       partition_(train_pipeline_partition(mc.n_layer, tc_, pp.size())),
       data_(tc.data, dp, mc.seq_len, mc.vocab_size, tc.seed),
-      model_(mc, model::TpShard{tp.rank(), tp.size()}, tc.sequence_parallel, pipeline_stage_spans(partition_, pp.size(), pp.rank())),
-      params_(static_cast<size_t>(model_.layout().size())),
-      grads_(static_cast<size_t>(model_.layout().size())),
-      grad_sync_(model_.layout(), dp, tc.bucket_bytes, tc.zero),
-      adamw_(model_.layout(), tc_.adamw, grad_sync_.owned_ranges()),
+      model_(mc, model::TpShard{tp.rank(), tp.size()}, tc.sequence_parallel,
+             pipeline_stage_spans(partition_, pp.size(), pp.rank()), be),
+      params_(be, static_cast<size_t>(model_.layout().size())),
+      grads_(be, static_cast<size_t>(model_.layout().size())),
+      grad_sync_(model_.layout(), dp, tc.bucket_bytes, tc.zero, be),
+      adamw_(model_.layout(), tc_.adamw, grad_sync_.owned_ranges(), be),
       pipeline_(model_, pp, effective_schedule(tc_, pp.size()), static_cast<int>(tc_.grad_accum), tc_.micro_batch,
                 mc.seq_len),
       guard_(tc_.guard) {
@@ -97,7 +98,14 @@ Trainer::Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::strin
     const TensorSpec& w = model_.layout().at("embed.wte");
     tied_copy_ = {w.offset, w.offset + w.numel()};
   }
-  model::model_init_params(model_.layout(), params_.data(), tc_.seed);
+  sumsq_dev_.allocate(be_, 1);
+  if (tied_copy_.size()) tied_recv_.allocate(be_, static_cast<size_t>(tied_copy_.size()));
+  {   // initialised on the host (keyed by global index: the same weights on every layout), copied up once
+    std::vector<float> init(params_.size());
+    model::model_init_params(model_.layout(), init.data(), tc_.seed);
+    be_.copy_to_device(params_.data(), init.data(), init.size() * sizeof(float));
+  }
+  log_info(str_cat("device: ", be_.info().name));
   const auto counts = model::model_param_counts(mc_);
   const int64_t mib = 1 << 20;
   log_info(str_cat("model: ", model::model_signature(mc_)));
@@ -130,7 +138,7 @@ Trainer::Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::strin
   log_info(str_cat("batch: global ", tc_.global_batch, " sequences = micro_batch ", tc_.micro_batch, " x grad_accum ",
                    tc_.grad_accum, " x dp ", dp.size(), "; gradient buckets: ", grad_sync_.buckets().size(),
                    tc_.zero == parallel::ZeroStage::One ? " (reduce-scatter + all-gather)" : " (all-reduce)"));
-  const PeakFlops peak = peak_flops(tc_.peak_tflops, kernels::num_threads());
+  const PeakFlops peak = peak_flops(tc_.peak_tflops, be_.info());
   peak_flops_ = peak.flops_per_s;
   log_info(str_cat("MFU reference: ", peak.derivation));
   if (tc_.resume != ResumeKind::None) resume();
@@ -144,16 +152,12 @@ void Trainer::sync_tied_embedding() {
   if (tied_copy_.size() == 0) return;
   const int peer = pp_.rank() == 0 ? pp_.size() - 1 : 0;
   const int64_t n = tied_copy_.size();
-  std::vector<float> other(static_cast<size_t>(n));
   float* g = grads_.data() + tied_copy_.begin;
-  auto recv = pp_.recv_async(other.data(), n, comm::DType::F32, peer, kTiedEmbeddingTag);
+  auto recv = pp_.recv_async(tied_recv_.data(), n, comm::DType::F32, peer, kTiedEmbeddingTag);
   auto send = pp_.send_async(g, n, comm::DType::F32, peer, kTiedEmbeddingTag);
   recv->wait();
   send->wait();
-  if (pp_.rank() == 0)
-    for (int64_t i = 0; i < n; ++i) g[i] = g[i] + other[static_cast<size_t>(i)];
-  else
-    for (int64_t i = 0; i < n; ++i) g[i] = other[static_cast<size_t>(i)] + g[i];
+  be_.add(g, g, tied_recv_.data(), n);   // a + b == b + a in IEEE arithmetic: both copies stay equal
   grad_sync_.on_grads_ready(tied_copy_.begin, tied_copy_.end);
 }
 
@@ -167,22 +171,31 @@ float Trainer::train_step(int64_t step, double* grad_norm, float* lr, double* ex
   if (reads_data) {
     tokens_.resize(static_cast<size_t>(m * B * T));
     targets_.resize(tokens_.size());
-    for (int64_t micro = 0; micro < m; ++micro) {
-      int32_t* tok = tokens_.data() + micro * B * T;
-      int32_t* tgt = targets_.data() + micro * B * T;
-      data_.train_batch(step * tc_.global_batch + micro * B * dp, B, tok, tgt);
-      data[static_cast<size_t>(micro)] = {tok, tgt};
-    }
+    for (int64_t micro = 0; micro < m; ++micro)
+      data_.train_batch(step * tc_.global_batch + micro * B * dp, B, tokens_.data() + micro * B * T,
+                        targets_.data() + micro * B * T);
+    upload_tokens(m);
+    for (int64_t micro = 0; micro < m; ++micro)
+      data[static_cast<size_t>(micro)] = {tokens_dev_.data() + micro * B * T, targets_dev_.data() + micro * B * T};
   }
   GradSyncObserver observer(grad_sync_, tied_copy_);
   grads_.zero();
   grad_sync_.begin_step(grads_.data());
-  double loss = pipeline_.train_step(tp_, params_.data(), grads_.data(), data, dloss, &observer);
+  pipeline_.train_step(tp_, params_.data(), grads_.data(), data, dloss, &observer);
   sync_tied_embedding();
   *exposed_s = grad_sync_.finish();
   if (step + 1 >= tc_.test_nan_first && step + 1 <= tc_.test_nan_last && tc_.test_nan_first > 0 && world_rank() == 0 &&
       !grad_sync_.owned_ranges().empty())
-    grads_[static_cast<size_t>(grad_sync_.owned_ranges().front().begin)] = std::nanf("");   // fault tests
+    be_.fill(grads_.data() + grad_sync_.owned_ranges().front().begin, std::nanf(""), 1);   // fault tests
+  // global gradient norm: every element counted once (ZeRO-1: each rank its own pieces;
+  // tensor parallel: split tensors on every tp rank, replicated ones on tp rank 0 only;
+  // pipeline: each stage its own tensors, the tied embedding on the first stage only)
+  const FlatRange skip = pp_.rank() == 0 ? FlatRange{} : tied_copy_;
+  optim::grad_sum_squares(be_, sumsq_dev_.data(), model_.layout(), grads_.data(),
+                          ranges_without(grad_sync_.owned_ranges(), skip),
+                          tp_.rank() == 0 ? optim::Replicated::Count : optim::Replicated::Skip);
+  double loss = 0.0, sumsq = 0.0;
+  read_step_scalars(&loss, &sumsq);
   // mean loss over every rank's micro-batches (all hold the same number of tokens); it is known
   // on the stage holding the head
   loss /= static_cast<double>(m);
@@ -190,12 +203,6 @@ float Trainer::train_step(int64_t step, double* grad_norm, float* lr, double* ex
   dp_.all_reduce(&loss, 1, comm::DType::F64, comm::ReduceOp::Sum);
   loss /= static_cast<double>(dp);
   if (step + 1 == tc_.test_spike_step) loss *= 10.0;   // fault tests: a spike in the reported loss
-  // global gradient norm: every element counted once (ZeRO-1: each rank its own pieces;
-  // tensor parallel: split tensors on every tp rank, replicated ones on tp rank 0 only;
-  // pipeline: each stage its own tensors, the tied embedding on the first stage only)
-  const FlatRange skip = pp_.rank() == 0 ? FlatRange{} : tied_copy_;
-  double sumsq = optim::grad_sum_squares(model_.layout(), grads_.data(), ranges_without(grad_sync_.owned_ranges(), skip),
-                                         tp_.rank() == 0 ? optim::Replicated::Count : optim::Replicated::Skip);
   if (tp_.size() > 1) tp_.all_reduce(&sumsq, 1, comm::DType::F64, comm::ReduceOp::Sum);
   if (tc_.zero == parallel::ZeroStage::One) dp_.all_reduce(&sumsq, 1, comm::DType::F64, comm::ReduceOp::Sum);
   if (pp_.size() > 1) pp_.all_reduce(&sumsq, 1, comm::DType::F64, comm::ReduceOp::Sum);
@@ -212,8 +219,27 @@ float Trainer::train_step(int64_t step, double* grad_norm, float* lr, double* ex
     grad_sync_.gather_params(params_.data());   // ZeRO-1: nothing hides this all-gather
     *exposed_s += seconds_since(t_gather);
   }
-  if (step + 1 == tc_.test_nan_param_step && world_rank() == 0) params_[0] = std::nanf("");   // fault tests
+  if (step + 1 == tc_.test_nan_param_step && world_rank() == 0) be_.fill(params_.data(), std::nanf(""), 1);   // fault tests
   return static_cast<float>(loss);
+}
+
+void Trainer::read_step_scalars(double* loss_sum, double* sumsq) {
+  std::vector<float> losses(static_cast<size_t>(tc_.grad_accum));
+  be_.copy_to_host(losses.data(), pipeline_.micro_losses(), losses.size() * sizeof(float));
+  be_.copy_to_host(sumsq, sumsq_dev_.data(), sizeof(double));
+  *loss_sum = 0.0;
+  for (float l : losses) *loss_sum += l;   // in micro-batch order (zeros off the head stage)
+}
+
+void Trainer::upload_tokens(int64_t count) {
+  const size_t n = static_cast<size_t>(count * tc_.micro_batch * mc_.seq_len);
+  model::model_check_tokens(mc_, tokens_.data(), static_cast<int64_t>(n));
+  if (tokens_dev_.size() < n) {
+    tokens_dev_.allocate(be_, n);
+    targets_dev_.allocate(be_, n);
+  }
+  be_.copy_to_device(tokens_dev_.data(), tokens_.data(), n * sizeof(int32_t));
+  be_.copy_to_device(targets_dev_.data(), targets_.data(), n * sizeof(int32_t));
 }
 
 float Trainer::evaluate(double* standard_error) {
@@ -233,12 +259,13 @@ float Trainer::evaluate(double* standard_error) {
     tokens_.resize(n_micro * static_cast<size_t>(B * T));
     targets_.resize(tokens_.size());
     for (size_t i = 0; i < n_micro; ++i) {
-      int32_t* tok = tokens_.data() + i * static_cast<size_t>(B * T);
-      int32_t* tgt = targets_.data() + i * static_cast<size_t>(B * T);
-      const int64_t count = data_.val_batch(firsts[i], B, n_windows, tok, tgt);
+      const int64_t count = data_.val_batch(firsts[i], B, n_windows, tokens_.data() + i * static_cast<size_t>(B * T),
+                                            targets_.data() + i * static_cast<size_t>(B * T));
       PLINTH_CHECK(count == sizes[i], Internal, "validation batch of ", count, " windows, expected ", sizes[i]);
-      data[i] = {tok, tgt};
     }
+    upload_tokens(static_cast<int64_t>(n_micro));
+    for (size_t i = 0; i < n_micro; ++i)
+      data[i] = {tokens_dev_.data() + i * static_cast<size_t>(B * T), targets_dev_.data() + i * static_cast<size_t>(B * T)};
   }
   // sums over windows of each window's mean loss, and of its square
   double sums[2] = {0.0, 0.0};
@@ -287,7 +314,7 @@ void Trainer::sample(TrainResult& result) {
   GenerateOptions g{.max_new_tokens = tc_.sample_tokens, .temperature = tc_.sample_temperature,
                     .top_k = tc_.sample_top_k, .seed = tc_.seed, .stop_token = -1};
   auto prompt = data_.tokenizer()->encode(tc_.sample_prompt);
-  const model::Model whole(mc_);   // tp = pp = 1: this rank's layout is the whole model's
+  const model::Model whole(mc_, {}, parallel::SequenceParallel::Off, {}, be_);   // tp = pp = 1: this rank's layout is the whole model's
   auto out = generate_tokens(whole, params_.data(), prompt, g);
   result.sample = tc_.sample_prompt + data_.tokenizer()->decode(out);
 }

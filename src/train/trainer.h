@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "core/aligned_buffer.h"
+#include "device/device_buffer.h"
 #include "model/model.h"
 #include "io/checkpoint.h"
 #include "optim/optim.h"
@@ -57,8 +57,10 @@ class Trainer {
   // resume_check (optional): called on every rank with the stored configuration text, the
   // checkpoint directory and its step before a checkpoint is loaded; throws to refuse it.
   using ResumeCheck = std::function<void(const std::string& stored_ini, const std::string& dir, int64_t step)>;
+  // be: the device this rank computes on (params, grads, moments, activations are its buffers).
   Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::string config_ini, comm::Communicator& tp,
-          comm::Communicator& pp, comm::Communicator& dp, ResumeCheck resume_check = {});
+          comm::Communicator& pp, comm::Communicator& dp, ResumeCheck resume_check = {},
+          device::Backend& be = device::cpu_backend());
   // Trains to train.steps. stop_flag (optional; set by a signal handler to a signal number):
   // checked on every rank at every step boundary and agreed across the grid; when any rank's
   // is set, every rank saves a checkpoint and returns with stopped == StopReason::Signal.
@@ -68,7 +70,8 @@ class Trainer {
   // Collective: mean loss over the held-out windows (the same windows on every layout), and the
   // standard error of that mean over windows.
   float evaluate(double* standard_error = nullptr);
-  const float* params() const { return params_.data(); }   // this rank's tensor-parallel slices
+  const float* params() const { return params_.data(); }   // this rank's slices (device memory of backend())
+  device::Backend& backend() const { return be_; }
   const model::Model& model() const { return model_; }
   int64_t optimizer_state_bytes() const { return adamw_.state_bytes(); }
 
@@ -122,7 +125,13 @@ class Trainer {
   // later save would collide with. Collective.
   void prepare_checkpoint_root();
   void sync_tied_embedding();
+  // The one read of device values per step: the micro-batch losses (summed in order, on the
+  // rank holding the head) and this rank's gradient sum of squares.
+  void read_step_scalars(double* loss_sum, double* sumsq);
+  // Host token windows of `count` micro-batches -> checked -> the device copies (one copy each).
+  void upload_tokens(int64_t count);
 
+  device::Backend& be_;
   model::ModelConfig mc_;
   TrainConfig tc_;
   std::string config_ini_;
@@ -133,12 +142,15 @@ class Trainer {
   std::vector<parallel::LayerRange> partition_;   // layers of every virtual stage (validated first)
   DataCoordinator data_;              // checks the corpora before anything large is allocated
   model::Model model_;                // this rank's tensor-parallel shard of its pipeline chunks
-  AlignedBuffer<float> params_, grads_;
+  device::DeviceBuffer<float> params_, grads_;
   parallel::GradSync grad_sync_;
   optim::AdamW adamw_;
   PipelineExecutor pipeline_;
   FlatRange tied_copy_;               // last stage, tied embeddings, pp > 1: the head's copy of embed.wte
-  std::vector<int32_t> tokens_, targets_;   // (micro-batches x B x T) of the current step or validation
+  std::vector<int32_t> tokens_, targets_;   // (micro-batches x B x T) of the current step or validation (host)
+  device::DeviceBuffer<int32_t> tokens_dev_, targets_dev_;   // their device copies
+  device::DeviceBuffer<double> sumsq_dev_;  // (1) this step's local gradient sum of squares
+  device::DeviceBuffer<float> tied_recv_;   // pp > 1, tied embeddings: the peer stage's gradient copy
   std::string resumed_from_;          // protected from keep_last pruning
   struct AsyncWrite {                 // a background shard write in flight
     int64_t step = -1;
@@ -150,7 +162,7 @@ class Trainer {
     double blocked_s = 0, started_s = 0;
     // the staging copy of what this rank writes (parameters on dp rank 0; its moments, compact),
     // freed with the job once the checkpoint is committed
-    AlignedBuffer<float> params, m, v;
+    device::HostBuffer<float> params, m, v;
   };
   std::unique_ptr<AsyncWrite> async_;
   int64_t step_ = 0;                  // optimizer steps completed

@@ -172,17 +172,31 @@ void Trainer::resume() {
   // Every rank reads the slices of its own layout; a ZeRO-1 rank keeps its pieces of the moments.
   const ParamLayout& layout = model_.layout();
   const auto coverage = pp_.size() > 1 ? io::TensorCoverage::Subset : io::TensorCoverage::All;
-  AlignedBuffer<float> m(static_cast<size_t>(layout.size())), v(static_cast<size_t>(layout.size()));
+  // host staging: the moments (full layout; this rank keeps its ranges), and the parameters
+  // where the device is not host-accessible (else they load in place)
+  const size_t n = static_cast<size_t>(layout.size());
+  device::HostBuffer<float> m(be_, n), v(be_, n), p_host;
+  float* p_dst = params_.data();
+  if (!be_.host_accessible()) {
+    p_host.allocate(be_, n);
+    p_dst = p_host.data();
+  }
   const double t_load = now_s();
   if (tc_.ckpt_test_delay_s > 0)   // fault tests: a slow load (a signal arriving during it)
     std::this_thread::sleep_for(std::chrono::duration<double>(tc_.ckpt_test_delay_s));
   const bool zero = tc_.zero == parallel::ZeroStage::One && dp_.size() > 1;
   const std::vector<FlatRange>* owned = zero ? &grad_sync_.owned_ranges() : nullptr;   // ZeRO-1: own moments only
-  io::checkpoint_load(dir, {{"model", &layout, params_.data(), coverage},
+  io::checkpoint_load(dir, {{"model", &layout, p_dst, coverage},
                             {"optim/exp_avg", &layout, m.data(), coverage, owned},
                             {"optim/exp_avg_sq", &layout, v.data(), coverage, owned}});
-  grad_sync_.scatter_owned(m.data(), adamw_.exp_avg().data());
-  grad_sync_.scatter_owned(v.data(), adamw_.exp_avg_sq().data());
+  if (p_dst != params_.data()) be_.copy_to_device(params_.data(), p_dst, n * sizeof(float));
+  {   // up to the device, then this rank's ranges into the optimizer's compact moments
+    device::DeviceBuffer<float> full(be_, n);
+    be_.copy_to_device(full.data(), m.data(), n * sizeof(float));
+    grad_sync_.scatter_owned(full.data(), adamw_.exp_avg().data());
+    be_.copy_to_device(full.data(), v.data(), n * sizeof(float));
+    grad_sync_.scatter_owned(full.data(), adamw_.exp_avg_sq().data());
+  }
   // the slowest rank's read time (milliseconds, max over the grid: a collective on every rank)
   const int32_t load_ms = grid_max(static_cast<int32_t>(std::min(2.0e9, (now_s() - t_load) * 1e3)));
   step_ = meta.step;
@@ -264,7 +278,7 @@ std::vector<io::ShardPiece> Trainer::shard_pieces(const float* params, const flo
 }
 
 void Trainer::check_params_finite(int64_t step) {
-  const double sumsq = optim::grad_sum_squares(model_.layout(), params_.data());
+  const double sumsq = optim::grad_sum_squares(model_.layout(), params_.data(), 0, -1, be_);
   const int32_t bad_rank = grid_max(std::isfinite(sumsq) ? -1 : world_rank());
   PLINTH_CHECK(bad_rank < 0, Config, "checkpoint step ", step, " not saved: the parameters of rank ", bad_rank,
                " are not finite (training diverged; lower optim.lr or set train.grad_clip); the previous "
@@ -279,9 +293,9 @@ bool Trainer::writes_moments() const {
 // The asynchronous staging copy: this rank's parameters if it writes them, its moments if it
 // writes them (compact: its ZeRO-1 pieces only). Freed with the job, after the commit.
 void Trainer::stage_for_async(AsyncWrite& job) {
-  auto copy = [](AlignedBuffer<float>& to, const float* from, size_t n) {
-    to.resize(n);
-    std::copy(from, from + n, to.data());
+  auto copy = [&](device::HostBuffer<float>& to, const float* from, size_t n) {
+    to.allocate(be_, n);
+    be_.copy_to_host(to.data(), from, n * sizeof(float));
   };
   if (dp_.rank() == 0) copy(job.params, params_.data(), params_.size());
   if (!writes_moments()) return;
@@ -325,8 +339,15 @@ std::string Trainer::save_checkpoint(int64_t step) {
   std::string error;
   try {
     if (delay > 0) std::this_thread::sleep_for(std::chrono::duration<double>(delay));
-    checksum = io::checkpoint_write_shard(temp_dir, rank, shard_pieces(params_.data(), adamw_.exp_avg().data(),
-                                                                        adamw_.exp_avg_sq().data())).checksum;
+    if (be_.host_accessible()) {   // straight from the live buffers: nothing is copied
+      checksum = io::checkpoint_write_shard(temp_dir, rank, shard_pieces(params_.data(), adamw_.exp_avg().data(),
+                                                                          adamw_.exp_avg_sq().data())).checksum;
+    } else {                       // through host staging, freed after the write
+      AsyncWrite staged;
+      stage_for_async(staged);
+      checksum = io::checkpoint_write_shard(temp_dir, rank, shard_pieces(staged.params.data(), staged.m.data(),
+                                                                          staged.v.data())).checksum;
+    }
   } catch (const Error& e) {
     error = e.what();
   }

@@ -72,7 +72,7 @@ void check_model(testing::MpiCases& t, comm::Communicator& world, model::Arch ar
   model::model_backward(shard, world, ps.data(), gs.data(), as, tokens.data(), targets.data(), B, T, 1.0f / N);
   t.check(std::fabs(lf - ls) <= 1e-5 * std::fabs(lf), str_cat("loss ", ls, " vs unsharded ", lf));
   AlignedBuffer<float> g_gathered(full.layout().size());
-  parallel::tp_gather_full_tensors(world, shard.layout(), gs.data(), full.layout(), g_gathered.data());
+  parallel::tp_gather_full_tensors(device::cpu_backend(), world, shard.layout(), gs.data(), full.layout(), g_gathered.data());
   // Relative to the tensor's gradient norm, with a floor of 1e-6 of the whole gradient's norm:
   // some gradients are zero in exact arithmetic (e.g. a key bias: softmax ignores a constant
   // shift) and hold only rounding noise.
@@ -118,9 +118,12 @@ int main(int argc, char** argv) {
     const int64_t v0 = world->rank() * Vl;
     for (int64_t n = 0; n < N; ++n)
       for (int64_t j = 0; j < Vl; ++j) local[n * Vl + j] = logits[n * Vp + v0 + j];
-    parallel::tp_vocab_crossentropy_forward(*world, loss.data(), stats.data(), local.data(), targets.data(), N, v0, Vl, V);
-    parallel::tp_vocab_crossentropy_backward(dl.data(), local.data(), stats.data(), targets.data(), dlosses.data(), N,
-                                             v0, Vl, V);
+    std::vector<float> row_max(N);
+    std::vector<double> sums(2 * N);
+    parallel::tp_vocab_crossentropy_forward(device::cpu_backend(), *world, loss.data(), stats.data(), row_max.data(),
+                                            sums.data(), local.data(), targets.data(), N, v0, Vl, V);
+    device::cpu_backend().vocab_ce_backward(dl.data(), local.data(), stats.data(), targets.data(), dlosses.data(), N, v0,
+                                            Vl, V);
     for (int64_t n = 0; n < N; ++n) {
       t.check(std::fabs(loss[n] - loss_ref[n]) <= 1e-5f * std::fabs(loss_ref[n]) + 1e-6f, str_cat("loss row ", n));
       for (int64_t j = 0; j < Vl; ++j)
