@@ -34,6 +34,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <iomanip>
 #include <limits>
 #include <memory>
 #include <random>
@@ -146,6 +147,12 @@ std::string shape(std::initializer_list<std::pair<const char*, int64_t>> dims) {
   return s;
 }
 
+std::string short_num(double x) {
+  std::ostringstream os;
+  os << std::setprecision(3) << x;
+  return os.str();
+}
+
 // The worst element of got against want, |got - want| / (1 + |want|), must be <= tol. NaN in
 // got where want is not NaN (or the reverse) fails; both NaN passes.
 template <typename G, typename W>
@@ -168,9 +175,9 @@ void expect_close(const std::vector<G>& got, const std::vector<W>& want, double 
     }
   }
   if (bad)
-    ADD_FAILURE() << what << ": " << bad << " of " << got.size() << " elements beyond tolerance " << tol
+    ADD_FAILURE() << what << ": " << bad << " of " << got.size() << " elements beyond tolerance " << short_num(tol)
                   << "; worst [" << worst_i << "] got " << double(got[worst_i]) << " want " << double(want[worst_i])
-                  << " (error " << worst << ")";
+                  << " (error " << short_num(worst) << ")";
 }
 
 // ---- the fixture: one backend per instantiation ----
@@ -183,7 +190,9 @@ class BackendOps : public ::testing::TestWithParam<std::string> {
   }
   Backend& be() { return *be_; }
   // "[cpu] gemm M=3 ...": the prefix of every failure message
-  std::string ctx(const std::string& op, const std::string& shp) const { return "[" + GetParam() + "] " + op + " " + shp; }
+  std::string ctx(const std::string& op, const std::string& shp) const {
+    return "[" + GetParam() + "] " + op + " " + shp;
+  }
 
   template <typename T>
   DeviceBuffer<T> dev(const std::vector<T>& host) {
@@ -231,10 +240,11 @@ TEST_P(BackendOps, AllocateZeroFills) {
     DeviceBuffer<uint8_t> b(be(), bytes);
     std::vector<uint8_t> got(bytes, 0x5A);
     be().copy_to_host(got.data(), b.data(), bytes);
-    EXPECT_EQ(std::count(got.begin(), got.end(), uint8_t(0)), int64_t(bytes)) << ctx("allocate", shape({{"bytes", int64_t(bytes)}})) << ": not zero-filled";
-    EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data()) % 64, 0u) << ctx("allocate", shape({{"bytes", int64_t(bytes)}})) << ": not 64-byte aligned";
+    const std::string s = shape({{"bytes", int64_t(bytes)}});
+    EXPECT_EQ(std::count(got.begin(), got.end(), uint8_t(0)), int64_t(bytes)) << ctx("allocate", s) << ": not zeroed";
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data()) % 64, 0u) << ctx("allocate", s) << ": not 64-byte aligned";
     HostBuffer<uint8_t> h(be(), bytes);
-    EXPECT_EQ(std::count(h.data(), h.data() + bytes, uint8_t(0)), int64_t(bytes)) << ctx("allocate_host", shape({{"bytes", int64_t(bytes)}}));
+    EXPECT_EQ(std::count(h.data(), h.data() + bytes, uint8_t(0)), int64_t(bytes)) << ctx("allocate_host", s);
   }
   DeviceBuffer<float> z(be(), 37);
   be().copy_to_device(z.data(), randf(37, 1).data(), 37 * sizeof(float));
@@ -532,7 +542,7 @@ TEST_P(BackendOps, RmsnormForwardBackward) {
 // elementwise
 // ======================================================================================
 
-const int64_t kElemSizes[] = {1, 3, 37, 1000, 4099};
+const int64_t kElemSizes[] = {1, 3, 37, 1000, 4099, 40000};   // 40000: the threaded path
 
 TEST_P(BackendOps, GeluForwardBackward) {
   for (int64_t n : kElemSizes) {
@@ -703,7 +713,8 @@ TEST_P(BackendOps, CastF32ToBf16RoundsToNearestEven) {
       ADD_FAILURE() << ctx("cast f32->bf16", shape({{"n", n}})) << ": element " << i << " f32 bits 0x" << std::hex
                     << bits(x[i]) << " got bf16 0x" << got[i] << " want 0x" << want << std::dec;
   }
-  EXPECT_EQ(bad, 0) << ctx("cast f32->bf16", shape({{"n", n}})) << ": " << bad << " elements not rounded to nearest even";
+  EXPECT_EQ(bad, 0) << ctx("cast f32->bf16", shape({{"n", n}})) << ": " << bad
+                    << " elements not rounded to nearest even";
 }
 
 TEST_P(BackendOps, CastNaNStaysNaN) {
@@ -1054,7 +1065,8 @@ TEST_P(BackendOps, VocabParallelCrossEntropyEqualsUnsplit) {
     DeviceBuffer<int32_t> dt = dev(tgt);
     DeviceBuffer<float> dd = dev(dloss);
     std::vector<Ranges> splits = vocab_splits(c.Vp);
-    if (c.Vp - c.V >= 8) splits.push_back({{0, c.V - 3}, {c.V - 3, 5}, {c.V + 2, c.Vp - c.V - 2}});  // last: padding only
+    if (c.Vp - c.V >= 8)   // the last range holds padding only
+      splits.push_back({{0, c.V - 3}, {c.V - 3, 5}, {c.V + 2, c.Vp - c.V - 2}});
     for (const Ranges& split : splits) {
       const std::string s = shape({{"N", c.N}, {"V", c.V}, {"Vp", c.Vp}}) + " " + ranges_name(split);
       // each rank's local logits
@@ -1120,7 +1132,8 @@ TEST_P(BackendOps, VocabParallelCrossEntropyEqualsUnsplit) {
         Vec want(c.N * vl);
         for (int64_t n = 0; n < c.N; ++n)
           for (int64_t j = 0; j < vl; ++j) want[n * vl + j] = want_grad[n * c.Vp + vb + j];
-        expect_close(host(g), want, kTol.f32_red, ctx("vocab_ce_backward vs unsplit gradient", s + " range " + std::to_string(r)));
+        expect_close(host(g), want, kTol.f32_red,
+                     ctx("vocab_ce_backward vs unsplit gradient", s + " range " + std::to_string(r)));
         // in place
         be().vocab_ce_backward(local[r].data(), local[r].data(), dstats.data(), dt.data(), dd.data(), c.N, vb, vl,
                                c.V);
@@ -1136,7 +1149,8 @@ TEST_P(BackendOps, LossMean) {
   for (int64_t N : {1, 3, 37, 1000})
     for (int ignore : {0, 1, 2}) {   // none ignored, some ignored, all ignored
       ++seed;
-      const std::string s = shape({{"N", N}}) + (ignore == 0 ? " none ignored" : ignore == 1 ? " some ignored" : " all ignored");
+      const std::string s =
+          shape({{"N", N}}) + (ignore == 0 ? " none ignored" : ignore == 1 ? " some ignored" : " all ignored");
       const FVec losses = uniformf(N, 25000 + seed, 0.0, 11.0);
       IVec tgt = randi(N, 25100 + seed, 0, 49);
       if (ignore == 1)
@@ -1205,7 +1219,8 @@ TEST_P(BackendOps, AdamwOverSegments) {
   const int64_t np = 160, ns = 90;
   // segments with different weight decay, state offsets not equal to begin, a gap [42, 100)
   // and [137, 150), [151, 160) in params that no segment covers, moments [80, 90) unused
-  const std::vector<AdamWSegment> segs = {{0, 5, 0, 0.1f}, {5, 42, 42, 0.0f}, {100, 137, 5, 0.01f}, {150, 151, 79, 0.5f}};
+  const std::vector<AdamWSegment> segs = {
+      {0, 5, 0, 0.1f}, {5, 42, 42, 0.0f}, {100, 137, 5, 0.01f}, {150, 151, 79, 0.5f}};
   const std::string s = "np=160 ns=90 segments=[0,5)@0 wd=0.1 [5,42)@42 wd=0 [100,137)@5 wd=0.01 [150,151)@79 wd=0.5";
   FVec p = randf(np, 28000), m = randf(ns, 28001, 0.1), v = uniformf(ns, 28002, 0.0, 0.02);
   Vec pd = D(p), md = D(m), vd = D(v);
