@@ -158,10 +158,12 @@ int train_on_grid(RunConfig& rc, comm::Communicator& world, const volatile std::
   if (world.rank() == 0 && world.size() > 1)
     log_info(str_cat("grid: world ", world.size(), " = tp ", shape.tp, " x pp ", shape.pp, " x dp ", shape.dp,
                      ", comm_timeout ", rc.parallel.comm_timeout_s, " s"));
+  const std::unique_ptr<device::Backend> backend = device::make_backend(rc.device);   // device.kind
   train::Trainer trainer(rc.model, rc.train, run_config_ini(rc), grid.tp(), grid.pp(), grid.dp(),
                          [&rc](const std::string& stored_ini, const std::string& dir, int64_t step) {
                            check_resume_config(stored_ini, dir, step, rc);
-                         });
+                         },
+                         *backend);
   train::TrainResult r = trainer.run(stop_flag);
   if (r.stopped == train::StopReason::Signal) {
     if (world.rank() == 0)

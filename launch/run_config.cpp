@@ -37,6 +37,7 @@ const OptionDef kOptions[] = {
     {"data.corpus", "", "HDF5 token corpora from `plinth prepare`, comma-separated"},
     {"data.weights", "", "blending weights, comma-separated; empty = proportional to training tokens"},
     {"data.access", "shared", "shared (every rank reads its windows) | coordinator (rank 0 reads and sends)"},
+    {"device.kind", "cpu", "cpu | cuda: the device every rank computes on (the backend behind the device seam)"},
     {"parallel.tp", "1", "tensor-parallel size"},
     {"parallel.pp", "1", "pipeline-parallel size (stages)"},
     {"parallel.pp_schedule", "1f1b", "pipeline schedule: gpipe | 1f1b | interleaved"},
@@ -91,7 +92,7 @@ const OptionDef kOptions[] = {
 };
 
 po::options_description make_description() {
-  po::options_description d("plinth train options (INI sections [model] [data] [train] [optim] [eval] [log] [checkpoint] [sample])");
+  po::options_description d("plinth train options (INI sections [model] [data] [device] [parallel] [train] [optim] [eval] [log] [checkpoint] [sample])");
   for (const auto& o : kOptions) d.add_options()(o.key, po::value<std::string>()->default_value(o.default_value), o.help);
   return d;
 }
@@ -130,6 +131,7 @@ RunConfig from_map(const std::map<std::string, std::string>& kv) {
   auto i64 = [&](const char* k) { return to_number<int64_t>(kv, k); };
   auto f32 = [&](const char* k) { return to_number<float>(kv, k); };
   auto f64 = [&](const char* k) { return to_number<double>(kv, k); };
+  r.device = device::device_kind_parse(str("device.kind"));
   model::ModelConfig& m = r.model;
   m.arch = model::arch_parse(str("model.arch"));
   m.vocab_size = i64("model.vocab_size");

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "device/backend.h"
 #include "model/model_config.h"
 #include "train/train_config.h"
 
@@ -20,6 +21,7 @@ struct RunConfig {
   model::ModelConfig model;
   train::TrainConfig train;
   ParallelConfig parallel;
+  device::DeviceKind device = device::DeviceKind::Cpu;   // device.kind
   std::string tie_embeddings;   // "auto" resolves by arch: gpt2 ties, llama does not
   std::map<std::string, std::string> values;   // every key with its final value (text)
   bool help = false;

@@ -60,6 +60,12 @@ class BadInput(unittest.TestCase):
         return out
 
     # ---- configuration and command line ----
+    def test_device_kind_unknown_or_unavailable(self):
+        # an unknown device name, and a device this build cannot train on yet (the CUDA backend
+        # comes after the device seam): both refused before training, naming device.kind
+        self.train_fails("--device.kind=tpu", needles=("device.kind", "tpu"))
+        self.train_fails("--device.kind=cuda", needles=("device.kind",))
+
     def test_unknown_key_in_config_file(self):
         bad = os.path.join(WORK, "unknown.ini")
         with open(bad, "w") as f:
