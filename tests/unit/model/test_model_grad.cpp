@@ -154,3 +154,26 @@ TEST(ModelGrad, OutOfVocabularyTokenIsAnErrorNamingThePosition) {
 }
 
 }  // namespace
+
+// Token ids are checked on the host before a forward (model_check_tokens; the model's forward
+// itself only sees device pointers): an id outside [0, vocab_size) is an Input error naming it
+// and its position, on the whole-model convenience path too.
+TEST(ModelTokens, OutOfVocabularyIdIsRefusedNamingIt) {
+  const ModelConfig c = tiny(Arch::Gpt2);
+  Model m(c);
+  std::vector<float> p(static_cast<size_t>(m.layout().size()));
+  model_init_params(m.layout(), p.data(), 1);
+  Activations a = m.allocate_activations(1, 4);
+  std::vector<int32_t> tokens = {1, 2, static_cast<int32_t>(c.vocab_size), 3}, targets = {2, 3, 4, 5};
+  try {
+    model_forward(m, p.data(), a, tokens.data(), targets.data(), 1, 4);
+    FAIL() << "an out-of-vocabulary token was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Input);
+    EXPECT_NE(std::string(e.what()).find("token id 37 at position 2"), std::string::npos) << e.what();
+  }
+  tokens[2] = -1;
+  EXPECT_THROW(model_check_tokens(c, tokens.data(), 4), Error);
+  tokens[2] = 0;
+  EXPECT_NO_THROW(model_check_tokens(c, tokens.data(), 4));
+}
