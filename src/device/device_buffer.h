@@ -1,9 +1,10 @@
 // device_buffer.h -- owning arrays in a backend's memory: DeviceBuffer<T> (device memory, what
 // params, grads, optimizer moments, activations and receive slots live in) and HostBuffer<T>
-// (host staging memory from the same backend, e.g. a checkpoint's copy of the state).
+// (host staging memory from the same backend, e.g. a checkpoint's copy of the state; pinned
+// where the backend makes it so). One template, BackendBuffer<T, Memory>, for both.
 // Move-only; zero-filled on allocation; the backend outlives its buffers (it is built once in
-// launch/ or is the process-wide CPU backend). No element access: device memory is read on the
-// host only through Backend::copy_to_host (or data() where the backend is host_accessible()).
+// launch/ or is the process-wide CPU backend). Device memory has no element access: it is read
+// on the host only through Backend::copy_to_host (or data() where the backend is host_accessible()).
 #pragma once
 #include <cstddef>
 #include <utility>
@@ -12,17 +13,19 @@
 
 namespace plinth::device {
 
-template <typename T>
-class DeviceBuffer {
+enum class Memory { Device, Host };
+
+template <typename T, Memory M>
+class BackendBuffer {
  public:
-  DeviceBuffer() = default;
-  DeviceBuffer(Backend& be, size_t n) { allocate(be, n); }
-  ~DeviceBuffer() { reset(); }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  DeviceBuffer(DeviceBuffer&& o) noexcept
+  BackendBuffer() = default;
+  BackendBuffer(Backend& be, size_t n) { allocate(be, n); }
+  ~BackendBuffer() { reset(); }
+  BackendBuffer(const BackendBuffer&) = delete;
+  BackendBuffer& operator=(const BackendBuffer&) = delete;
+  BackendBuffer(BackendBuffer&& o) noexcept
       : be_(std::exchange(o.be_, nullptr)), data_(std::exchange(o.data_, nullptr)), n_(std::exchange(o.n_, 0)) {}
-  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
+  BackendBuffer& operator=(BackendBuffer&& o) noexcept {
     std::swap(be_, o.be_);
     std::swap(data_, o.data_);
     std::swap(n_, o.n_);
@@ -34,14 +37,18 @@ class DeviceBuffer {
     reset();
     be_ = &be;
     n_ = n;
-    if (n) data_ = static_cast<T*>(be.allocate(n * sizeof(T)));
+    if (n == 0) return;
+    data_ = static_cast<T*>(M == Memory::Device ? be.allocate(n * sizeof(T)) : be.allocate_host(n * sizeof(T)));
   }
   void reset() {
-    if (data_) be_->release(data_);
+    if (data_) {
+      if constexpr (M == Memory::Device) be_->release(data_);
+      else be_->release_host(data_);
+    }
     data_ = nullptr;
     n_ = 0;
   }
-  void zero() {
+  void zero() requires(M == Memory::Device) {
     if (n_) be_->zero(data_, n_ * sizeof(T));
   }
 
@@ -50,6 +57,8 @@ class DeviceBuffer {
   size_t size() const { return n_; }
   size_t bytes() const { return n_ * sizeof(T); }
   Backend* backend() const { return be_; }
+  T& operator[](size_t i) requires(M == Memory::Host) { return data_[i]; }
+  const T& operator[](size_t i) const requires(M == Memory::Host) { return data_[i]; }
 
  private:
   Backend* be_ = nullptr;
@@ -58,44 +67,8 @@ class DeviceBuffer {
 };
 
 template <typename T>
-class HostBuffer {
- public:
-  HostBuffer() = default;
-  HostBuffer(Backend& be, size_t n) { allocate(be, n); }
-  ~HostBuffer() { reset(); }
-  HostBuffer(const HostBuffer&) = delete;
-  HostBuffer& operator=(const HostBuffer&) = delete;
-  HostBuffer(HostBuffer&& o) noexcept
-      : be_(std::exchange(o.be_, nullptr)), data_(std::exchange(o.data_, nullptr)), n_(std::exchange(o.n_, 0)) {}
-  HostBuffer& operator=(HostBuffer&& o) noexcept {
-    std::swap(be_, o.be_);
-    std::swap(data_, o.data_);
-    std::swap(n_, o.n_);
-    return *this;
-  }
-
-  void allocate(Backend& be, size_t n) {
-    reset();
-    be_ = &be;
-    n_ = n;
-    if (n) data_ = static_cast<T*>(be.allocate_host(n * sizeof(T)));
-  }
-  void reset() {
-    if (data_) be_->release_host(data_);
-    data_ = nullptr;
-    n_ = 0;
-  }
-
-  T* data() { return data_; }
-  const T* data() const { return data_; }
-  size_t size() const { return n_; }
-  T& operator[](size_t i) { return data_[i]; }
-  const T& operator[](size_t i) const { return data_[i]; }
-
- private:
-  Backend* be_ = nullptr;
-  T* data_ = nullptr;
-  size_t n_ = 0;
-};
+using DeviceBuffer = BackendBuffer<T, Memory::Device>;
+template <typename T>
+using HostBuffer = BackendBuffer<T, Memory::Host>;
 
 }  // namespace plinth::device
