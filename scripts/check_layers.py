@@ -3,6 +3,8 @@
 
 launch -> train -> {model, optim, io, parallel} -> {kernels, parallel/comm} -> core
 model may use parallel/tensor_parallel only; core includes no MPI, HDF5 or CUDA header.
+parallel/parallel_options.h (the configuration enums) is a layer of its own that includes no
+project header: model, train and launch name the parallel settings through it.
 Usage: check_layers.py REPO_ROOT   (prints the offending lines, exits 1 if any)
 """
 import os
@@ -13,14 +15,17 @@ import sys
 LAYERS = {
     "src/core": {"core"},
     "kernels": {"core", "kernels"},
+    "parallel/parallel_options.h": set(),
     "parallel/comm": {"core", "comm"},
-    "parallel": {"core", "comm", "parallel", "tensor_parallel"},
-    "src/model": {"core", "kernels", "model", "tensor_parallel", "comm"},
+    "parallel": {"core", "comm", "parallel", "tensor_parallel", "parallel_options"},
+    "src/model": {"core", "kernels", "model", "tensor_parallel", "parallel_options", "comm"},
     "src/optim": {"core", "kernels", "optim"},
     "src/io": {"core", "io"},
     "src/sweep": {"core", "kernels", "model", "io", "sweep"},
-    "src/train": {"core", "kernels", "comm", "parallel", "tensor_parallel", "model", "optim", "io", "train"},
-    "launch": {"core", "kernels", "comm", "parallel", "tensor_parallel", "model", "optim", "io", "train", "sweep", "launch"},
+    "src/train": {"core", "kernels", "comm", "parallel", "tensor_parallel", "parallel_options", "model", "optim", "io",
+                  "train"},
+    "launch": {"core", "kernels", "comm", "parallel", "tensor_parallel", "parallel_options", "model", "optim", "io",
+               "train", "sweep", "launch"},
 }
 FORBIDDEN_IN_CORE = ("mpi.h", "hdf5.h", "H5", "cuda", "nccl")
 
@@ -30,6 +35,8 @@ def layer_of_include(inc):
         return "comm"
     if inc.startswith("parallel/tensor_parallel"):
         return "tensor_parallel"
+    if inc == "parallel/parallel_options.h":
+        return "parallel_options"
     for name in ("core", "kernels", "parallel", "model", "optim", "io", "sweep", "train", "launch"):
         if inc.startswith(name + "/"):
             return name
@@ -38,7 +45,7 @@ def layer_of_include(inc):
 
 def layer_of_file(rel):
     for prefix in sorted(LAYERS, key=len, reverse=True):
-        if rel.startswith(prefix + "/"):
+        if rel == prefix or rel.startswith(prefix + "/"):
             return prefix
     return None
 

@@ -8,6 +8,7 @@
 #include "kernels/kernels.h"
 #include "model/block.h"
 #include "parallel/comm/single_communicator.h"
+#include "parallel/tensor_parallel.h"
 
 namespace plinth::model {
 namespace k = plinth::kernels;
