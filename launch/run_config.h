@@ -1,6 +1,8 @@
 // run_config.h -- `plinth train` configuration: INI file plus --section.key=value overrides,
 // parsed with Boost.Program_options. Unknown keys and malformed values are errors naming the key
 // (and the file). The resolved configuration is kept as INI text and stored in checkpoints.
+// Every default is a member initialiser of these structs (ModelConfig, TrainConfig and what they
+// hold, ParallelConfig): the option table takes its default texts from a default RunConfig.
 #pragma once
 #include <map>
 #include <string>
@@ -20,7 +22,7 @@ struct RunConfig {
   model::ModelConfig model;
   train::TrainConfig train;
   ParallelConfig parallel;
-  std::string tie_embeddings;   // "auto" resolves by arch: gpt2 ties, llama does not
+  std::string tie_embeddings = "auto";   // resolves by arch: gpt2 ties, llama does not
   std::map<std::string, std::string> values;   // every key with its final value (text)
   bool help = false;
 };

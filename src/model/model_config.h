@@ -14,7 +14,7 @@ enum class TieEmbeddings { Yes, No };
 
 struct ModelConfig {
   Arch arch = Arch::Gpt2;
-  int64_t vocab_size = 256;        // real vocabulary (tokens the corpus can produce)
+  int64_t vocab_size = 0;          // real vocabulary (tokens the corpus can produce); 0 = from the corpus
   int64_t vocab_pad_multiple = 64; // the embedding / head rows are padded to a multiple of this
   int64_t n_layer = 4;
   int64_t n_embd = 128;
