@@ -6,8 +6,10 @@
 #include <charconv>
 #include <fstream>
 #include <sstream>
+#include <type_traits>
 
 #include "core/error.h"
+#include "parallel/pipeline_schedule.h"
 
 namespace plinth::launch {
 namespace po = boost::program_options;
@@ -15,85 +17,219 @@ namespace {
 
 struct OptionDef {
   const char* key;
-  const char* default_value;
+  std::string default_value;   // the text of the default-constructed RunConfig's value
   const char* help;
 };
 
-// The whole configuration surface of `plinth train`, in INI order.
-const OptionDef kOptions[] = {
-    {"model.arch", "gpt2", "gpt2 (LayerNorm, GELU, learned positions) or llama (RMSNorm, SwiGLU, RoPE)"},
-    {"model.vocab_size", "0", "vocabulary size; 0 = take it from the corpus"},
-    {"model.vocab_pad_multiple", "64", "pad embedding/head rows to a multiple of this"},
-    {"model.n_layer", "4", "transformer blocks"},
-    {"model.n_embd", "128", "model width"},
-    {"model.n_head", "4", "attention heads"},
-    {"model.n_head_kv", "0", "key/value heads for grouped-query attention (llama); 0 = n_head"},
-    {"model.seq_len", "128", "context length T"},
-    {"model.ffn_hidden", "0", "MLP hidden width; 0 = 4*n_embd (gpt2) or 8/3*n_embd rounded to 64 (llama)"},
-    {"model.norm_eps", "1e-5", "LayerNorm/RMSNorm epsilon"},
-    {"model.rope_theta", "10000", "RoPE base (llama)"},
-    {"model.tie_embeddings", "auto", "auto | yes | no (auto: gpt2 ties, llama does not)"},
-    {"model.init_std", "0.02", "std of the normal init (residual projections scaled by 1/sqrt(2*n_layer))"},
-    {"data.corpus", "", "HDF5 token corpora from `plinth prepare`, comma-separated"},
-    {"data.weights", "", "blending weights, comma-separated; empty = proportional to training tokens"},
-    {"data.access", "shared", "shared (every rank reads its windows) | coordinator (rank 0 reads and sends)"},
-    {"device.kind", "cpu", "cpu | cuda: the device every rank computes on (the backend behind the device seam)"},
-    {"parallel.tp", "1", "tensor-parallel size"},
-    {"parallel.pp", "1", "pipeline-parallel size (stages)"},
-    {"parallel.pp_schedule", "1f1b", "pipeline schedule: gpipe | 1f1b | interleaved"},
-    {"parallel.pp_chunks", "1", "model chunks (virtual stages) per pipeline rank; >= 2 with pp_schedule = interleaved"},
-    {"parallel.pp_layers", "", "explicit layers per virtual stage, e.g. 0-2,3-5,6-7 (default: even split)"},
-    {"parallel.dp", "0", "data-parallel size; 0 = world size / (tp * pp)"},
-    {"parallel.sequence_parallel", "0", "1 = shard norms along the sequence over tp (all-gather / reduce-scatter)"},
-    {"parallel.zero", "0", "0 = replicated optimizer, 1 = ZeRO-1 (optimizer state sharded over dp)"},
-    {"parallel.bucket_mb", "4", "gradient bucket size in MiB (reduction overlaps backward per bucket)"},
-    {"parallel.comm_timeout", "300", "seconds a collective or receive may take before the job aborts"},
-    {"train.micro_batch", "16", "sequences per forward/backward"},
-    {"train.grad_accum", "1", "micro-batches per optimizer step (per rank)"},
-    {"train.global_batch", "0", "sequences per step; 0 = micro_batch * grad_accum * dp, else grad_accum is derived"},
-    {"train.steps", "200", "optimizer steps"},
-    {"train.seed", "1337", "seed of init and data order"},
-    {"train.threads", "0", "compute threads; 0 = all cores"},
-    {"train.grad_clip", "1.0", "max global gradient norm; 0 = off"},
-    {"train.max_nonfinite_steps", "5", "a non-finite loss or gradient norm skips the update; this many in a row stop the run (exit 2)"},
-    {"train.spike_factor", "0", "loss spike: loss > spike_factor x median of the last spike_window steps; 0 = off"},
-    {"train.spike_window", "20", "steps in the running median of the spike detector"},
-    {"train.spike_action", "log", "log | skip (skip the spiking batch's update)"},
-    {"train.test_nan_steps", "0", "fault tests only: N or A-B, a NaN gradient element on world rank 0 at these steps; 0 = off"},
-    {"train.test_spike_at_step", "0", "fault tests only: the loss of this step is reported x10; 0 = off"},
-    {"train.test_nan_param_at_step", "0", "fault tests only: a parameter on world rank 0 becomes NaN after this step; 0 = off"},
-    {"optim.lr", "1e-3", "peak learning rate"},
-    {"optim.min_lr", "1e-4", "final learning rate"},
-    {"optim.warmup_steps", "20", "linear warmup steps"},
-    {"optim.schedule", "cosine", "cosine | constant_cooldown | constant"},
-    {"optim.cooldown_steps", "0", "constant_cooldown: steps of linear decay at the end"},
-    {"optim.weight_decay", "0.1", "decoupled weight decay (matrices only)"},
-    {"optim.beta1", "0.9", "AdamW beta1"},
-    {"optim.beta2", "0.95", "AdamW beta2"},
-    {"optim.eps", "1e-8", "AdamW epsilon"},
-    {"eval.interval", "50", "steps between validation runs; 0 = only at the end"},
-    {"eval.windows", "64", "held-out sequences per validation (the same set on every layout)"},
-    {"log.interval", "10", "steps between progress lines"},
-    {"log.out_dir", "runs/default", "run directory (metrics, checkpoints)"},
-    {"log.metrics_file", "", "JSONL metrics; default <out_dir>/metrics.jsonl"},
-    {"log.peak_tflops", "0", "MFU peak per rank (device) in TFLOP/s; 0 = CPU: threads x FLOP/cycle of the widest vector unit x max clock"},
-    {"log.peak_gflops", "0", "deprecated: log.peak_tflops x 1000 (kept for old configs and checkpoints)"},
-    {"checkpoint.dir", "", "checkpoint root; default <out_dir>/checkpoints"},
-    {"checkpoint.interval", "0", "steps between saves; 0 = only at the end"},
-    {"checkpoint.keep", "3", "checkpoints kept (never the one this run resumed from)"},
-    {"checkpoint.async", "0", "1 = copy the state to staging buffers and write shards on a background thread"},
-    {"checkpoint.test_delay_s", "0", "fault tests only: seconds each rank sleeps while writing its shard, and while loading one on resume"},
-    {"checkpoint.resume", "none", "none | auto (newest valid checkpoint, if any) | <checkpoint dir>"},
-    {"checkpoint.allow_changes", "", "keys a resumed run may change against the checkpoint's configuration, comma-separated (e.g. train.steps,optim.lr); others are refused"},
-    {"sample.tokens", "200", "tokens of text sampled at the end; 0 = none"},
-    {"sample.prompt", "The ", "prompt of the final sample"},
-    {"sample.temperature", "0.8", "sampling temperature"},
-    {"sample.top_k", "40", "top-k sampling; 0 = whole vocabulary"},
-};
+constexpr double kMiB = 1024.0 * 1024.0;
+enum class Point { Optional, Always };
+
+// A number as the option table writes it: integers plain ("300"), values below 0.01 as "1e-3",
+// others in fixed notation, each with the fewest digits that read back to the same value;
+// Point::Always keeps a decimal point ("1.0"). The texts are those of the table when it held
+// literals: a checkpoint's configuration compares some keys as text (launch/resume_check.cpp).
+template <typename F>
+std::string number_text(F v, Point point = Point::Optional) {
+  if constexpr (std::is_integral_v<F>) {
+    return std::to_string(v);
+  } else {
+    char buf[64];
+    auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+    const std::string sci(buf, r.ptr);
+    const size_t e = sci.find('e');
+    const int exponent = std::stoi(sci.substr(e + 1));
+    std::string out;
+    if (v != 0 && exponent < -2) {
+      out = sci.substr(0, e) + "e" + std::to_string(exponent);
+    } else {
+      r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
+      out.assign(buf, r.ptr);
+    }
+    if (point == Point::Always && out.find_first_of(".e") == std::string::npos) out += ".0";
+    return out;
+  }
+}
+
+template <typename T>
+std::string list_text(const std::vector<T>& items) {
+  std::string out;
+  for (const T& x : items) {
+    if (!out.empty()) out += ",";
+    if constexpr (std::is_arithmetic_v<T>) out += number_text(x);
+    else out += x;
+  }
+  return out;
+}
+
+std::string flag_text(bool on) { return on ? "1" : "0"; }
+
+std::string resume_text(const train::TrainConfig& t) {
+  switch (t.resume) {
+    case train::ResumeKind::None: return "none";
+    case train::ResumeKind::Auto: return "auto";
+    case train::ResumeKind::Path: return t.resume_path;
+  }
+  return "none";
+}
+
+// The whole configuration surface of `plinth train`, in INI order. The defaults are the member
+// initialisers of RunConfig (ModelConfig, TrainConfig, ParallelConfig, ...): those structs are the
+// one place a default is written; --help and the resolved INI text show them from here.
+std::vector<OptionDef> make_options() {
+  const RunConfig d;
+  const model::ModelConfig& m = d.model;
+  const train::TrainConfig& t = d.train;
+  const ParallelConfig& p = d.parallel;
+  return {
+      {"model.arch", model::arch_name(m.arch),
+       "gpt2 (LayerNorm, GELU, learned positions) or llama (RMSNorm, SwiGLU, RoPE)"},
+      {"model.vocab_size", number_text(m.vocab_size),
+       "vocabulary size; 0 = take it from the corpus"},
+      {"model.vocab_pad_multiple", number_text(m.vocab_pad_multiple),
+       "pad embedding/head rows to a multiple of this"},
+      {"model.n_layer", number_text(m.n_layer),
+       "transformer blocks"},
+      {"model.n_embd", number_text(m.n_embd),
+       "model width"},
+      {"model.n_head", number_text(m.n_head),
+       "attention heads"},
+      {"model.n_head_kv", number_text(m.n_head_kv),
+       "key/value heads for grouped-query attention (llama); 0 = n_head"},
+      {"model.seq_len", number_text(m.seq_len),
+       "context length T"},
+      {"model.ffn_hidden", number_text(m.ffn_hidden),
+       "MLP hidden width; 0 = 4*n_embd (gpt2) or 8/3*n_embd rounded to 64 (llama)"},
+      {"model.norm_eps", number_text(m.norm_eps),
+       "LayerNorm/RMSNorm epsilon"},
+      {"model.rope_theta", number_text(m.rope_theta),
+       "RoPE base (llama)"},
+      {"model.tie_embeddings", d.tie_embeddings,
+       "auto | yes | no (auto: gpt2 ties, llama does not)"},
+      {"model.init_std", number_text(m.init_std),
+       "std of the normal init (residual projections scaled by 1/sqrt(2*n_layer))"},
+      {"data.corpus", list_text(t.data.corpora),
+       "HDF5 token corpora from `plinth prepare`, comma-separated"},
+      {"data.weights", list_text(t.data.weights),
+       "blending weights, comma-separated; empty = proportional to training tokens"},
+      {"data.access", t.data.access == train::DataAccess::Coordinator ? "coordinator" : "shared",
+       "shared (every rank reads its windows) | coordinator (rank 0 reads and sends)"},
+      {"device.kind", device::device_kind_name(d.device),
+       "cpu | cuda: the device every rank computes on (the backend behind the device seam)"},
+      {"parallel.tp", number_text(p.tp),
+       "tensor-parallel size"},
+      {"parallel.pp", number_text(p.pp),
+       "pipeline-parallel size (stages)"},
+      {"parallel.pp_schedule", parallel::schedule_kind_name(t.pp_schedule),
+       "pipeline schedule: gpipe | 1f1b | interleaved"},
+      {"parallel.pp_chunks", number_text(t.pp_chunks),
+       "model chunks (virtual stages) per pipeline rank; >= 2 with pp_schedule = interleaved"},
+      {"parallel.pp_layers", t.pp_layers,
+       "explicit layers per virtual stage, e.g. 0-2,3-5,6-7 (default: even split)"},
+      {"parallel.dp", number_text(p.dp),
+       "data-parallel size; 0 = world size / (tp * pp)"},
+      {"parallel.sequence_parallel", flag_text(t.sequence_parallel == parallel::SequenceParallel::On),
+       "1 = shard norms along the sequence over tp (all-gather / reduce-scatter)"},
+      {"parallel.zero", flag_text(t.zero == parallel::ZeroStage::One),
+       "0 = replicated optimizer, 1 = ZeRO-1 (optimizer state sharded over dp)"},
+      {"parallel.bucket_mb", number_text(static_cast<double>(t.bucket_bytes) / kMiB),
+       "gradient bucket size in MiB (reduction overlaps backward per bucket)"},
+      {"parallel.comm_timeout", number_text(p.comm_timeout_s),
+       "seconds a collective or receive may take before the job aborts"},
+      {"train.micro_batch", number_text(t.micro_batch),
+       "sequences per forward/backward"},
+      {"train.grad_accum", number_text(t.grad_accum),
+       "micro-batches per optimizer step (per rank)"},
+      {"train.global_batch", number_text(t.global_batch),
+       "sequences per step; 0 = micro_batch * grad_accum * dp, else grad_accum is derived"},
+      {"train.steps", number_text(t.steps),
+       "optimizer steps"},
+      {"train.seed", number_text(t.seed),
+       "seed of init and data order"},
+      {"train.threads", number_text(t.threads),
+       "compute threads; 0 = all cores"},
+      {"train.grad_clip", number_text(t.grad_clip, Point::Always),
+       "max global gradient norm; 0 = off"},
+      {"train.max_nonfinite_steps", number_text(t.guard.max_nonfinite_steps),
+       "a non-finite loss or gradient norm skips the update; this many in a row stop the run (exit 2)"},
+      {"train.spike_factor", number_text(t.guard.spike_factor),
+       "loss spike: loss > spike_factor x median of the last spike_window steps; 0 = off"},
+      {"train.spike_window", number_text(t.guard.spike_window),
+       "steps in the running median of the spike detector"},
+      {"train.spike_action", train::spike_action_name(t.guard.spike_action),
+       "log | skip (skip the spiking batch's update)"},
+      {"train.test_nan_steps", t.test_nan_last == t.test_nan_first ? number_text(t.test_nan_first) : str_cat(t.test_nan_first, "-", t.test_nan_last),
+       "fault tests only: N or A-B, a NaN gradient element on world rank 0 at these steps; 0 = off"},
+      {"train.test_spike_at_step", number_text(t.test_spike_step),
+       "fault tests only: the loss of this step is reported x10; 0 = off"},
+      {"train.test_nan_param_at_step", number_text(t.test_nan_param_step),
+       "fault tests only: a parameter on world rank 0 becomes NaN after this step; 0 = off"},
+      {"optim.lr", number_text(t.schedule.lr),
+       "peak learning rate"},
+      {"optim.min_lr", number_text(t.schedule.min_lr),
+       "final learning rate"},
+      {"optim.warmup_steps", number_text(t.schedule.warmup_steps),
+       "linear warmup steps"},
+      {"optim.schedule", optim::lr_schedule_name(t.schedule.kind),
+       "cosine | constant_cooldown | constant"},
+      {"optim.cooldown_steps", number_text(t.schedule.cooldown_steps),
+       "constant_cooldown: steps of linear decay at the end"},
+      {"optim.weight_decay", number_text(t.adamw.weight_decay),
+       "decoupled weight decay (matrices only)"},
+      {"optim.beta1", number_text(t.adamw.beta1),
+       "AdamW beta1"},
+      {"optim.beta2", number_text(t.adamw.beta2),
+       "AdamW beta2"},
+      {"optim.eps", number_text(t.adamw.eps),
+       "AdamW epsilon"},
+      {"eval.interval", number_text(t.eval_interval),
+       "steps between validation runs; 0 = only at the end"},
+      {"eval.windows", number_text(t.eval_windows),
+       "held-out sequences per validation (the same set on every layout)"},
+      {"log.interval", number_text(t.log_interval),
+       "steps between progress lines"},
+      {"log.out_dir", t.out_dir,
+       "run directory (metrics, checkpoints)"},
+      {"log.metrics_file", t.metrics_file,
+       "JSONL metrics; default <out_dir>/metrics.jsonl"},
+      {"log.peak_tflops", number_text(t.peak_tflops),
+       "MFU peak per rank (device) in TFLOP/s; 0 = CPU: threads x FLOP/cycle of the widest vector unit x max clock"},
+      // no field: a deprecated alias of log.peak_tflops (0 = not set)
+      {"log.peak_gflops", "0",
+       "deprecated: log.peak_tflops x 1000 (kept for old configs and checkpoints)"},
+      {"checkpoint.dir", t.ckpt_dir,
+       "checkpoint root; default <out_dir>/checkpoints"},
+      {"checkpoint.interval", number_text(t.ckpt_interval),
+       "steps between saves; 0 = only at the end"},
+      {"checkpoint.keep", number_text(t.ckpt_keep),
+       "checkpoints kept (never the one this run resumed from)"},
+      {"checkpoint.async", flag_text(t.ckpt_async == train::AsyncSave::On),
+       "1 = copy the state to staging buffers and write shards on a background thread"},
+      {"checkpoint.test_delay_s", number_text(t.ckpt_test_delay_s),
+       "fault tests only: seconds each rank sleeps while writing its shard, and while loading one on resume"},
+      {"checkpoint.resume", resume_text(t),
+       "none | auto (newest valid checkpoint, if any) | <checkpoint dir>"},
+      // no field: launch/resume_check reads it from the resolved values
+      {"checkpoint.allow_changes", "",
+       "keys a resumed run may change against the checkpoint's configuration, comma-separated (e.g. train.steps,optim.lr); others are refused"},
+      {"sample.tokens", number_text(t.sample_tokens),
+       "tokens of text sampled at the end; 0 = none"},
+      {"sample.prompt", t.sample_prompt,
+       "prompt of the final sample"},
+      {"sample.temperature", number_text(t.sample_temperature),
+       "sampling temperature"},
+      {"sample.top_k", number_text(t.sample_top_k),
+       "top-k sampling; 0 = whole vocabulary"},
+  };
+}
+
+const std::vector<OptionDef>& options() {
+  static const std::vector<OptionDef> table = make_options();
+  return table;
+}
 
 po::options_description make_description() {
   po::options_description d("plinth train options (INI sections [model] [data] [device] [parallel] [train] [optim] [eval] [log] [checkpoint] [sample])");
-  for (const auto& o : kOptions) d.add_options()(o.key, po::value<std::string>()->default_value(o.default_value), o.help);
+  for (const auto& o : options()) d.add_options()(o.key, po::value<std::string>()->default_value(o.default_value), o.help);
   return d;
 }
 
@@ -245,7 +381,7 @@ RunConfig from_map(const std::map<std::string, std::string>& kv) {
 
 std::map<std::string, std::string> to_map(const po::variables_map& vm) {
   std::map<std::string, std::string> kv;
-  for (const auto& o : kOptions) kv[o.key] = vm[o.key].as<std::string>();
+  for (const auto& o : options()) kv[o.key] = vm[o.key].as<std::string>();
   return kv;
 }
 
@@ -254,7 +390,7 @@ std::map<std::string, std::string> to_map(const po::variables_map& vm) {
 std::string run_config_ini(const RunConfig& rc) {
   std::ostringstream ini;
   std::string section;
-  for (const auto& o : kOptions) {
+  for (const auto& o : options()) {
     const std::string key = o.key;
     const auto dot = key.find('.');
     const std::string sec = key.substr(0, dot);

@@ -1,6 +1,8 @@
 // run_config.h -- `plinth train` configuration: INI file plus --section.key=value overrides,
 // parsed with Boost.Program_options. Unknown keys and malformed values are errors naming the key
 // (and the file). The resolved configuration is kept as INI text and stored in checkpoints.
+// Every default is a member initialiser of these structs (ModelConfig, TrainConfig and what they
+// hold, ParallelConfig): the option table takes its default texts from a default RunConfig.
 #pragma once
 #include <map>
 #include <string>
@@ -22,7 +24,7 @@ struct RunConfig {
   train::TrainConfig train;
   ParallelConfig parallel;
   device::DeviceKind device = device::DeviceKind::Cpu;   // device.kind
-  std::string tie_embeddings;   // "auto" resolves by arch: gpt2 ties, llama does not
+  std::string tie_embeddings = "auto";   // resolves by arch: gpt2 ties, llama does not
   std::map<std::string, std::string> values;   // every key with its final value (text)
   bool help = false;
 };

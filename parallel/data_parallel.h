@@ -16,10 +16,9 @@
 #include "core/tensor_spec.h"
 #include "device/device_buffer.h"
 #include "parallel/comm/communicator.h"
+#include "parallel/parallel_options.h"
 
 namespace plinth::parallel {
-
-enum class ZeroStage { None, One };
 
 struct GradBucket {
   int64_t begin = 0, end = 0;              // flat-buffer range (whole tensors)

@@ -21,10 +21,10 @@
 #include <vector>
 
 #include "parallel/comm/tags.h"
+#include "parallel/parallel_options.h"
 
 namespace plinth::parallel {
 
-enum class ScheduleKind { GPipe, OneFOneB, Interleaved };
 enum class ActionKind { RecvAct, Forward, SendAct, RecvGrad, Backward, SendGrad };
 
 struct PipelineShape {

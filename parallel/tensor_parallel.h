@@ -16,10 +16,9 @@
 #include "core/tensor_spec.h"
 #include "device/backend.h"
 #include "parallel/comm/communicator.h"
+#include "parallel/parallel_options.h"
 
 namespace plinth::parallel {
-
-enum class SequenceParallel { Off, On };
 
 // identity forward; backward: dx (n) all-reduced (sum) over tp
 void tp_copy_region_backward(comm::Communicator& tp, float* dx, int64_t n);

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "model/block.h"
 #include "parallel/comm/single_communicator.h"
+#include "parallel/tensor_parallel.h"
 
 namespace plinth::model {
 namespace tpr = plinth::parallel;

@@ -14,7 +14,7 @@
 #include "model/model_config.h"
 #include "model/param_layout.h"
 #include "parallel/comm/communicator.h"
-#include "parallel/tensor_parallel.h"
+#include "parallel/parallel_options.h"
 
 namespace plinth::model {
 

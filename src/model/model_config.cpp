@@ -119,15 +119,27 @@ ParamCounts model_param_counts(const ModelConfig& c) {
   return p;
 }
 
+FlopsBreakdown model_flops_breakdown(const ModelConfig& c, int64_t seq_len, FlopsCount count) {
+  const double d = static_cast<double>(c.n_embd), V = static_cast<double>(c.vocab_size);
+  const double L = static_cast<double>(c.n_layer), T = static_cast<double>(seq_len);
+  const double kv = static_cast<double>(c.kv_heads() * c.head_size()), h = static_cast<double>(c.n_head);
+  const double F = static_cast<double>(c.ffn());
+  const bool hoffmann = count == FlopsCount::Hoffmann;
+  const double keys = hoffmann ? T : (T + 1.0) / 2.0;   // causal: a query sees itself and the keys before it
+  FlopsBreakdown b;
+  b.embedding = hoffmann ? 2.0 * V * d : 0.0;
+  b.qkv = L * 2.0 * d * (d + 2.0 * kv);
+  b.scores = L * 2.0 * d * keys;
+  b.softmax = hoffmann ? L * 3.0 * h * keys : 0.0;
+  b.values = L * 2.0 * d * keys;
+  b.attn_out = L * 2.0 * d * d;
+  b.mlp = L * 2.0 * d * F * (c.arch == Arch::Gpt2 ? 2.0 : 3.0);
+  b.logits = 2.0 * d * V;
+  return b;
+}
+
 double model_flops_per_token(const ModelConfig& c, int64_t seq_len) {
-  const double C = c.n_embd, F = c.ffn(), L = c.n_layer, V = c.vocab_size;
-  const double KV = c.kv_heads() * c.head_size();
-  const double mlp_mats = c.arch == Arch::Gpt2 ? 2 * C * F : 3 * C * F;
-  const double matmul_params = L * (2 * C * C + 2 * C * KV + mlp_mats) + V * C;  // + output layer
-  // causal attention: scores and weighted values, each 2*C flops per (query, key) pair,
-  // with (T+1)/2 keys per query on average.
-  const double attn = L * 2.0 * 2.0 * C * (seq_len + 1) / 2.0;
-  return 3.0 * (2.0 * matmul_params + attn);
+  return model_flops_breakdown(c, seq_len, FlopsCount::Causal).training();
 }
 
 }  // namespace plinth::model

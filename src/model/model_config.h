@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "parallel/tensor_parallel.h"
+#include "parallel/parallel_options.h"
 
 namespace plinth::model {
 
@@ -14,7 +14,7 @@ enum class TieEmbeddings { Yes, No };
 
 struct ModelConfig {
   Arch arch = Arch::Gpt2;
-  int64_t vocab_size = 256;        // real vocabulary (tokens the corpus can produce)
+  int64_t vocab_size = 0;          // real vocabulary (tokens the corpus can produce); 0 = from the corpus
   int64_t vocab_pad_multiple = 64; // the embedding / head rows are padded to a multiple of this
   int64_t n_layer = 4;
   int64_t n_embd = 128;
@@ -68,8 +68,25 @@ struct ParamCounts {
 };
 ParamCounts model_param_counts(const ModelConfig& c);
 
-// Training FLOPs per token (forward + backward = 3x forward) from the architecture: every
-// matmul, causal attention scores and values (T/2 keys on average), and the output layer.
+// FLOPs per token of the logical model, by part; a multiply-add counts 2, training = forward +
+// backward = 3 x forward. With T' the keys a query attends to:
+//   FlopsCount::Causal   the matrix products plinth computes: QKV 2d(d + 2kv), scores 2dT' and
+//                        weighted values 2dT' over T' = (T+1)/2 keys (the causal mask), output
+//                        projection 2d^2, MLP 2df x 2 (GPT-2) or x 3 (SwiGLU) per layer, and the
+//                        output layer 2dV. The embedding is a row lookup and the softmax, norms and
+//                        activations are element-wise: none is counted (the MFU convention).
+//   FlopsCount::Hoffmann Appendix F of Hoffmann et al. 2022: also the embedding as a one-hot
+//                        product 2Vd and the softmax 3hT', attention over all T' = T keys.
+enum class FlopsCount { Causal, Hoffmann };
+struct FlopsBreakdown {   // forward FLOPs per token
+  double embedding = 0, qkv = 0, scores = 0, softmax = 0, values = 0, attn_out = 0, mlp = 0, logits = 0;
+  double forward() const { return embedding + qkv + scores + softmax + values + attn_out + mlp + logits; }
+  double training() const { return 3.0 * forward(); }
+};
+FlopsBreakdown model_flops_breakdown(const ModelConfig& c, int64_t seq_len, FlopsCount count);
+
+// Training FLOPs per token, FlopsCount::Causal: the numerator of the trainer's MFU (and the
+// sweeps' "causal" formula).
 double model_flops_per_token(const ModelConfig& c, int64_t seq_len);
 
 }  // namespace plinth::model

@@ -18,8 +18,8 @@ enum class LrSchedule { Cosine, ConstantCooldown, Constant };
 struct LrScheduleConfig {
   LrSchedule kind = LrSchedule::Cosine;
   float lr = 1e-3f;          // peak
-  float min_lr = 0.0f;       // floor of the decay
-  int64_t warmup_steps = 0;  // linear warmup from lr/warmup to lr
+  float min_lr = 1e-4f;      // floor of the decay
+  int64_t warmup_steps = 20; // linear warmup from lr/warmup to lr
   int64_t total_steps = 1;
   int64_t cooldown_steps = 0;  // ConstantCooldown: linear decay to min_lr over the last steps
 };

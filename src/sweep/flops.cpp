@@ -24,10 +24,11 @@ FlopsFormula flops_formula_parse(const std::string& s, const std::string& key) {
 std::string flops_formula_description(FlopsFormula f) {
   switch (f) {
     case FlopsFormula::Causal:
-      return "architecture, causal attention: 3 x forward; forward = embeddings 2Vd + per layer (QKV, "
-             "scores and values over (T+1)/2 keys, softmax, output projection, MLP) + output layer 2dV";
+      return "architecture, the matrix products plinth computes (as its MFU): 3 x forward; forward = per layer "
+             "(QKV, scores and values over (T+1)/2 keys, output projection, MLP) + output layer 2dV";
     case FlopsFormula::Hoffmann:
-      return "architecture, Hoffmann et al. 2022 Appendix F: 3 x forward; attention over all T keys";
+      return "architecture, Hoffmann et al. 2022 Appendix F: 3 x forward; embeddings 2Vd, softmax, attention over "
+             "all T keys";
     case FlopsFormula::SixN:
       return "6 x N (all parameters, embeddings included)";
   }
@@ -35,24 +36,13 @@ std::string flops_formula_description(FlopsFormula f) {
 }
 
 FlopsBreakdown flops_breakdown(const model::ModelConfig& c, FlopsFormula f) {
-  FlopsBreakdown b;
-  const double d = static_cast<double>(c.n_embd), V = static_cast<double>(c.vocab_size);
-  const double L = static_cast<double>(c.n_layer), T = static_cast<double>(c.seq_len);
-  const double kv = static_cast<double>(c.kv_heads() * c.head_size()), h = static_cast<double>(c.n_head);
-  const double F = static_cast<double>(c.ffn());
-  if (f == FlopsFormula::SixN) {
-    b.embedding = 2.0 * static_cast<double>(model::model_param_counts(c).total);   // 3 x 2N
-    return b;
+  switch (f) {
+    case FlopsFormula::Causal: return model::model_flops_breakdown(c, c.seq_len, model::FlopsCount::Causal);
+    case FlopsFormula::Hoffmann: return model::model_flops_breakdown(c, c.seq_len, model::FlopsCount::Hoffmann);
+    case FlopsFormula::SixN: break;
   }
-  const double keys = f == FlopsFormula::Causal ? (T + 1.0) / 2.0 : T;
-  b.embedding = 2.0 * V * d;
-  b.qkv = L * 2.0 * d * (d + 2.0 * kv);
-  b.scores = L * 2.0 * d * keys;
-  b.softmax = L * 3.0 * h * keys;
-  b.values = L * 2.0 * d * keys;
-  b.attn_out = L * 2.0 * d * d;
-  b.mlp = L * 2.0 * d * F * (c.arch == model::Arch::Gpt2 ? 2.0 : 3.0);
-  b.logits = 2.0 * d * V;
+  FlopsBreakdown b;
+  b.embedding = 2.0 * static_cast<double>(model::model_param_counts(c).total);   // 3 x 2N
   return b;
 }
 

@@ -2,6 +2,7 @@
 #include "train/train_config.h"
 
 #include "core/error.h"
+#include "parallel/pipeline_schedule.h"
 
 namespace plinth::train {
 

@@ -1,5 +1,6 @@
 // train_config.h -- every training setting that is not the model's shape, and its validation.
-// Values come from launch/ (INI file + command-line overrides); this file knows no parser.
+// Values come from launch/ (INI file + command-line overrides); this file knows no parser. The
+// member initialisers are the defaults `plinth train` uses (launch/run_config.cpp shows them).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -7,10 +8,8 @@
 
 #include "model/param_layout.h"
 #include "optim/optim.h"
-#include "parallel/data_parallel.h"
+#include "parallel/parallel_options.h"
 #include "parallel/pipeline_partition.h"
-#include "parallel/pipeline_schedule.h"
-#include "parallel/tensor_parallel.h"
 #include "train/data_coordinator.h"
 #include "train/train_guard.h"
 
@@ -29,7 +28,7 @@ struct TrainConfig {
   // [parallel] (the grid itself is built in launch/)
   parallel::ZeroStage zero = parallel::ZeroStage::None;
   parallel::SequenceParallel sequence_parallel = parallel::SequenceParallel::Off;
-  int64_t bucket_bytes = 25 << 20;    // gradient bucket size for the data-parallel reduction
+  int64_t bucket_bytes = 4 << 20;     // gradient bucket size for the data-parallel reduction
   parallel::ScheduleKind pp_schedule = parallel::ScheduleKind::OneFOneB;   // pipeline schedule
   int pp_chunks = 1;                  // model chunks (virtual stages) per pipeline rank; > 1: interleaved
   std::string pp_layers;              // explicit layer ranges per virtual stage ("0-3,4-7"), or empty

@@ -83,7 +83,8 @@ class SweepEndToEnd(unittest.TestCase):
             self.assertTrue(os.path.exists(os.path.join(self.dir, "runs", r["id"], "config.ini")))
             self.assertEqual(r["flops_formula"], "causal")
             self.assertAlmostEqual(float(r["compute_6nd"]), 6 * int(r["params"]) * int(r["tokens"]), delta=1)
-            self.assertGreater(float(r["compute_over_6nd"]), 1.0)
+            # causal = the trainer's count (matrix products); within a few % of 6N at these sizes
+            self.assertAlmostEqual(float(r["compute_over_6nd"]), 1.0, delta=0.05)
             self.assertLess(int(r["params_non_embedding"]), int(r["params"]))
         self.assertFalse(os.path.exists(os.path.join(self.dir, "results.csv")))
         # planning again into the same directory is idempotent

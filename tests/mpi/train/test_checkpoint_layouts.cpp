@@ -8,56 +8,27 @@
 //     ranks: steps 11..20 equal the uninterrupted run within 1e-5 relative;
 //  3. resuming on the saving layout itself continues bit-identically (every logged loss).
 // Every verdict is agreed across all 8 ranks before it is reported.
-#include <cmath>
 #include <cstring>
-#include <filesystem>
 #include <string>
 #include <vector>
 
-#include "../comm/mpi_check.h"
-#include "core/log.h"
 #include "io/checkpoint.h"
 #include "io/fs_util.h"
-#include "kernels/kernels.h"
-#include "parallel/comm/mpi_communicator.h"
-#include "parallel/comm/mpi_env.h"
-#include "parallel/comm/single_communicator.h"
 #include "parallel/grid.h"
-#include "train/trainer.h"
+#include "train_test_util.h"
 
 using namespace plinth;
 
 namespace {
 
-model::ModelConfig tiny() {
-  model::ModelConfig c;
-  c.arch = model::Arch::Gpt2;
-  c.vocab_size = 256;
-  c.vocab_pad_multiple = 64;
-  c.n_layer = 4;
-  c.n_embd = 32;
-  c.n_head = 4;
-  c.seq_len = 16;
-  c.tie_embeddings = model::TieEmbeddings::Yes;
-  c.init_std = 0.02f;
-  return c;
-}
+model::ModelConfig tiny() { return testing::tiny_model(model::Arch::Gpt2, 4, 32, 4, 16); }
 
 train::TrainConfig base(const std::string& corpus, const std::string& out) {
-  train::TrainConfig tc;
-  tc.data.corpora = {corpus};
-  tc.steps = 20;
-  tc.seed = 21;
+  train::TrainConfig tc = testing::quiet_train_config({corpus}, out, 20, 21);
   tc.schedule.lr = 3e-3f;
   tc.schedule.warmup_steps = 3;
   tc.grad_clip = 0.5f;
-  tc.eval_interval = 0;
   tc.eval_windows = 8;
-  tc.log_interval = 100;
-  tc.out_dir = out;
-  tc.peak_tflops = 0.001;
-  tc.sample_tokens = 0;
-  tc.final_checkpoint = train::FinalCheckpoint::No;
   tc.global_batch = 8;
   tc.micro_batch = 1;
   tc.bucket_bytes = 8 << 10;
@@ -76,47 +47,30 @@ std::string describe(const Layout& l) {
 std::vector<float> run_on(comm::Communicator& group, const Layout& l, train::TrainConfig tc) {
   parallel::Grid grid(group, parallel::GridShape{.tp = l.tp, .pp = l.pp, .dp = l.dp});
   tc.zero = l.zero;
-  train::train_config_resolve_batch(tc, l.dp);
-  train::Trainer tr(tiny(), tc, "[model]\nn_layer = 4\n", grid.tp(), grid.pp(), grid.dp());
-  return tr.run().losses;
+  return testing::train_once(tiny(), tc, grid.tp(), grid.pp(), grid.dp(), "[model]\nn_layer = 4\n").losses;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  comm::MpiSession mpi;
-  auto world = comm::mpi_world_communicator(120.0);
-  log_set_level(LogLevel::Warn);
-  kernels::set_num_threads(1);
+  testing::MpiTrainTest env;
+  auto& world = env.world;
   testing::MpiCases t(*world);
-  if (argc < 3 || world->size() != 8) {
-    t.check(false, "usage: mpirun -n 8 test_checkpoint_layouts CORPUS WORKDIR");
+  if (!testing::check_usage(t, argc >= 3 && world->size() == 8, "mpirun -n 8 test_checkpoint_layouts CORPUS WORKDIR"))
     return t.finish();
-  }
-  const std::string corpus = argv[1], work = std::string(argv[2]) + "/ckpt_layouts";
+  const std::string corpus = argv[1], work = testing::fresh_dir(*world, std::string(argv[2]) + "/ckpt_layouts");
   const int rank = world->rank();
-  // a fresh work directory: checkpoints left by an earlier run would (rightly) refuse to be
-  // overwritten
-  if (rank == 0) std::filesystem::remove_all(work);
-  world->barrier();
 
   // the uninterrupted one-process run, on every rank
-  comm::SingleCommunicator one_tp("tp"), one_pp("pp"), one_dp("dp");
+  testing::OneProcess one;
   std::vector<float> ref;
   {
     train::TrainConfig tc = base(corpus, work + "/ref_r" + std::to_string(rank));
     tc.micro_batch = 8;
-    train::train_config_resolve_batch(tc, 1);
-    train::Trainer tr(tiny(), tc, "", one_tp, one_pp, one_dp);
-    ref = tr.run().losses;
+    ref = testing::train_once(tiny(), tc, one.tp, one.pp, one.dp).losses;
   }
   auto expect_losses = [&](const std::vector<float>& got, size_t first_step, double tol, const std::string& what) {
-    t.check(got.size() == ref.size() - first_step, str_cat(what, ": ", got.size(), " steps"));
-    for (size_t i = 0; i < got.size() && first_step + i < ref.size(); ++i) {
-      const double r = ref[first_step + i];
-      t.check(std::fabs(got[i] - r) <= tol * std::fabs(r),
-              str_cat(what, ": step ", first_step + i + 1, ": ", got[i], " vs ", r));
-    }
+    testing::check_losses(t, got, ref, tol, first_step, what);
   };
 
   const std::vector<Layout> targets = {{1, 1, 4}, {1, 1, 4, parallel::ZeroStage::One}, {4, 1, 1}, {1, 4, 2},

@@ -24,14 +24,9 @@
 #include <filesystem>
 #include <string>
 
-#include "../comm/mpi_check.h"
-#include "core/log.h"
-#include "kernels/kernels.h"
-#include "parallel/comm/mpi_communicator.h"
-#include "parallel/comm/mpi_env.h"
 #include "parallel/grid.h"
 #include "train/metrics.h"
-#include "train/trainer.h"
+#include "train_test_util.h"
 
 using namespace plinth;
 
@@ -39,33 +34,12 @@ namespace {
 
 constexpr int64_t kSlack = 4 << 20;       // RSS kept: HDF5 and MPI bookkeeping, allocator rounding
 
-model::ModelConfig mid_size() {
-  model::ModelConfig c;
-  c.arch = model::Arch::Gpt2;
-  c.vocab_size = 256;
-  c.vocab_pad_multiple = 64;
-  c.n_layer = 2;
-  c.n_embd = 512;
-  c.n_head = 4;
-  c.seq_len = 16;
-  c.tie_embeddings = model::TieEmbeddings::Yes;
-  c.init_std = 0.02f;
-  return c;
-}
+model::ModelConfig mid_size() { return testing::tiny_model(model::Arch::Gpt2, 2, 512, 4, 16); }
 
 train::TrainConfig base(const std::string& corpus, const std::string& out) {
-  train::TrainConfig tc;
-  tc.data.corpora = {corpus};
-  tc.steps = 8;
-  tc.seed = 5;
+  train::TrainConfig tc = testing::quiet_train_config({corpus}, out, 8, 5);
   tc.schedule.lr = 1e-3f;
-  tc.eval_interval = 0;
   tc.eval_windows = 4;
-  tc.log_interval = 100;
-  tc.out_dir = out;
-  tc.peak_tflops = 0.001;
-  tc.sample_tokens = 0;
-  tc.final_checkpoint = train::FinalCheckpoint::No;
   tc.global_batch = 4;
   tc.micro_batch = 1;
   tc.bucket_bytes = 1 << 20;
@@ -98,11 +72,12 @@ struct Memory {
 
 Memory run_and_measure(comm::Communicator& world, const train::TrainConfig& tc) {
   parallel::Grid grid(world, parallel::GridShape{.tp = 1, .pp = 1, .dp = 4});
-  train::Trainer tr(mid_size(), tc, "", grid.tp(), grid.pp(), grid.dp());
-  tr.run();
-  malloc_trim(0);
-  Memory m{train::process_rss_bytes(), peak_rss_bytes(), tr.optimizer_state_bytes()};
-  if (grid.dp().rank() == 0) m.writes += tr.model().layout().size() * static_cast<int64_t>(sizeof(float));
+  Memory m;
+  testing::train_once(mid_size(), tc, grid.tp(), grid.pp(), grid.dp(), "", [&](train::Trainer& tr) {
+    malloc_trim(0);
+    m = Memory{train::process_rss_bytes(), peak_rss_bytes(), tr.optimizer_state_bytes()};
+    if (grid.dp().rank() == 0) m.writes += tr.model().layout().size() * static_cast<int64_t>(sizeof(float));
+  });
   world.barrier();
   return m;
 }
@@ -110,19 +85,13 @@ Memory run_and_measure(comm::Communicator& world, const train::TrainConfig& tc) 
 }  // namespace
 
 int main(int argc, char** argv) {
-  comm::MpiSession mpi;
-  auto world = comm::mpi_world_communicator(120.0);
-  log_set_level(LogLevel::Warn);
-  kernels::set_num_threads(1);
+  testing::MpiTrainTest env;
+  auto& world = env.world;
   testing::MpiCases t(*world);
-  if (argc < 3 || world->size() != 4) {
-    t.check(false, "usage: mpirun -n 4 test_checkpoint_memory CORPUS WORKDIR");
+  if (!testing::check_usage(t, argc >= 3 && world->size() == 4, "mpirun -n 4 test_checkpoint_memory CORPUS WORKDIR"))
     return t.finish();
-  }
-  const std::string corpus = argv[1], work = std::string(argv[2]) + "/ckpt_memory";
+  const std::string corpus = argv[1], work = testing::fresh_dir(*world, std::string(argv[2]) + "/ckpt_memory");
   const int rank = world->rank();
-  if (rank == 0) std::filesystem::remove_all(work);
-  world->barrier();
   const int64_t mib = 1 << 20;
   for (train::AsyncSave async : {train::AsyncSave::Off, train::AsyncSave::On}) {
     const std::string mode = async == train::AsyncSave::On ? "asynchronous" : "synchronous";

@@ -14,16 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "../comm/mpi_check.h"
-#include "core/log.h"
-#include "kernels/kernels.h"
-#include "model/model.h"
-#include "parallel/comm/mpi_communicator.h"
-#include "parallel/comm/mpi_env.h"
-#include "parallel/comm/single_communicator.h"
 #include "parallel/grid.h"
 #include "parallel/pipeline_schedule.h"
-#include "train/trainer.h"
+#include "train_test_util.h"
 
 using namespace plinth;
 using parallel::ScheduleKind;
@@ -31,36 +24,18 @@ using parallel::ScheduleKind;
 namespace {
 
 model::ModelConfig tiny(model::Arch arch, int64_t n_layer) {
-  model::ModelConfig c;
-  c.arch = arch;
-  c.vocab_size = 256;
-  c.vocab_pad_multiple = 64;
-  c.n_layer = n_layer;
-  c.n_embd = 32;
-  c.n_head = 4;
+  model::ModelConfig c = testing::tiny_model(arch, n_layer, 32, 4, 16);
   c.n_head_kv = arch == model::Arch::Llama ? 2 : 0;
-  c.seq_len = 16;
   c.ffn_hidden = arch == model::Arch::Llama ? 64 : 0;
-  c.tie_embeddings = arch == model::Arch::Gpt2 ? model::TieEmbeddings::Yes : model::TieEmbeddings::No;
-  c.init_std = 0.02f;
   return c;
 }
 
 train::TrainConfig base(const std::string& corpus, const std::string& out) {
-  train::TrainConfig tc;
-  tc.data.corpora = {corpus};
-  tc.steps = 20;
-  tc.seed = 11;
+  train::TrainConfig tc = testing::quiet_train_config({corpus}, out, 20, 11);   // validation once, at the end
   tc.schedule.lr = 3e-3f;
   tc.schedule.warmup_steps = 3;
   tc.grad_clip = 0.5f;     // active: the norm must be right across stages
-  tc.eval_interval = 0;    // validation once, at the end
   tc.eval_windows = 12;    // not a multiple of the batch: a short last micro-batch
-  tc.log_interval = 100;
-  tc.out_dir = out;
-  tc.peak_tflops = 0.001;
-  tc.sample_tokens = 0;
-  tc.final_checkpoint = train::FinalCheckpoint::No;
   tc.global_batch = 8;
   tc.micro_batch = 8;
   tc.bucket_bytes = 8 << 10;
@@ -85,32 +60,14 @@ std::string describe(const Layout& l) {
                  l.sp == parallel::SequenceParallel::On ? " +sequence-parallel" : "");
 }
 
-struct Outcome {
-  std::vector<float> losses;
-  float val = 0;
-};
-
-Outcome train_once(const model::ModelConfig& mc, train::TrainConfig tc, comm::Communicator& tp, comm::Communicator& pp,
-                   comm::Communicator& dp) {
-  train::train_config_resolve_batch(tc, dp.size());
-  train::Trainer tr(mc, tc, "", tp, pp, dp);
-  auto r = tr.run();
-  return {r.losses, r.val_losses.empty() ? 0.f : r.val_losses.back().second};
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  comm::MpiSession mpi;
-  auto world = comm::mpi_world_communicator(120.0);
-  log_set_level(LogLevel::Warn);
-  kernels::set_num_threads(1);
+  testing::MpiTrainTest env;
+  auto& world = env.world;
   testing::MpiCases t(*world);
   const int W = world->size();
-  if (argc < 3) {
-    t.check(false, "usage: test_pp_equivalence CORPUS WORKDIR");
-    return t.finish();
-  }
+  if (!testing::check_usage(t, argc >= 3, "test_pp_equivalence CORPUS WORKDIR")) return t.finish();
   const std::string corpus = argv[1], work = std::string(argv[2]) + "/pp_np" + std::to_string(W);
 
   std::vector<Layout> layouts;
@@ -134,12 +91,12 @@ int main(int argc, char** argv) {
   }
 
   // one-process references, per (arch, depth)
-  comm::SingleCommunicator one_tp("tp"), one_pp("pp"), one_dp("dp");
+  testing::OneProcess one;
   for (const Layout& l : layouts) {
     const model::ModelConfig mc = tiny(l.arch, l.n_layer);
     t.run(describe(l) + ": 20 steps equal the one-process losses", [&] {
-      const Outcome ref =
-          train_once(mc, base(corpus, work + "/ref_r" + std::to_string(world->rank())), one_tp, one_pp, one_dp);
+      const train::TrainResult ref =
+          testing::train_once(mc, base(corpus, work + "/ref_r" + std::to_string(world->rank())), one.tp, one.pp, one.dp);
       parallel::Grid grid(*world, parallel::GridShape{.tp = l.tp, .pp = l.pp, .dp = l.dp});
       train::TrainConfig tc = base(corpus, work + "/run");
       tc.micro_batch = 1;   // 8 / dp micro-batches per step
@@ -148,13 +105,11 @@ int main(int argc, char** argv) {
       tc.pp_layers = l.layers;
       tc.zero = l.zero;
       tc.sequence_parallel = l.sp;
-      const Outcome got = train_once(mc, tc, grid.tp(), grid.pp(), grid.dp());
-      t.check(got.losses.size() == ref.losses.size(), "step count");
-      for (size_t i = 0; i < got.losses.size() && i < ref.losses.size(); ++i)
-        t.check(std::fabs(got.losses[i] - ref.losses[i]) <= 1e-5 * std::fabs(ref.losses[i]),
-                str_cat("step ", i + 1, ": ", got.losses[i], " vs ", ref.losses[i]));
-      t.check(std::fabs(got.val - ref.val) <= 1e-5 * std::fabs(ref.val),
-              str_cat("validation loss ", got.val, " vs ", ref.val));
+      const train::TrainResult got = testing::train_once(mc, tc, grid.tp(), grid.pp(), grid.dp());
+      testing::check_losses(t, got.losses, ref.losses, 1e-5);
+      const float got_val = testing::final_val_loss(got), ref_val = testing::final_val_loss(ref);
+      t.check(std::fabs(got_val - ref_val) <= 1e-5 * std::fabs(ref_val),
+              str_cat("validation loss ", got_val, " vs ", ref_val));
       t.check(ref.losses.back() < ref.losses.front() - 0.1f, "the reference run learns");
     });
   }

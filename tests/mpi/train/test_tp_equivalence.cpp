@@ -13,18 +13,13 @@
 #include <string>
 #include <vector>
 
-#include "../comm/mpi_check.h"
 #include "core/aligned_buffer.h"
-#include "core/log.h"
 #include "core/rng.h"
 #include "kernels/kernels.h"
 #include "model/model.h"
-#include "parallel/comm/mpi_communicator.h"
-#include "parallel/comm/mpi_env.h"
-#include "parallel/comm/single_communicator.h"
 #include "parallel/grid.h"
 #include "parallel/tensor_parallel.h"
-#include "train/trainer.h"
+#include "train_test_util.h"
 
 using namespace plinth;
 using parallel::SequenceParallel;
@@ -32,17 +27,11 @@ using parallel::SequenceParallel;
 namespace {
 
 model::ModelConfig tiny(model::Arch arch) {
-  model::ModelConfig c;
-  c.arch = arch;
+  model::ModelConfig c = testing::tiny_model(arch, 2, 32, arch == model::Arch::Llama ? 8 : 4, 8);
   c.vocab_size = 37;
   c.vocab_pad_multiple = 8;   // padded 40: tp = 2 and 4 divide it
-  c.n_layer = 2;
-  c.n_embd = 32;
-  c.n_head = arch == model::Arch::Llama ? 8 : 4;
   c.n_head_kv = arch == model::Arch::Llama ? 4 : 0;
-  c.seq_len = 8;
   c.ffn_hidden = arch == model::Arch::Llama ? 64 : 0;
-  c.tie_embeddings = arch == model::Arch::Gpt2 ? model::TieEmbeddings::Yes : model::TieEmbeddings::No;
   c.init_std = 0.2f;
   return c;
 }
@@ -95,10 +84,8 @@ void check_model(testing::MpiCases& t, comm::Communicator& world, model::Arch ar
 }  // namespace
 
 int main(int argc, char** argv) {
-  comm::MpiSession mpi;
-  auto world = comm::mpi_world_communicator(120.0);
-  log_set_level(LogLevel::Warn);
-  kernels::set_num_threads(1);
+  testing::MpiTrainTest env;
+  auto& world = env.world;
   testing::MpiCases t(*world);
   const int R = world->size();
 
@@ -145,31 +132,17 @@ int main(int argc, char** argv) {
     mc.seq_len = 16;
     mc.init_std = 0.02f;
     auto base = [&](const std::string& out) {
-      train::TrainConfig tc;
-      tc.data.corpora = {corpus};
-      tc.steps = 20;
-      tc.seed = 9;
+      train::TrainConfig tc = testing::quiet_train_config({corpus}, out, 20, 9);
       tc.schedule.lr = 3e-3f;
       tc.schedule.warmup_steps = 3;
-      tc.eval_interval = 0;
       tc.eval_windows = 8;
-      tc.log_interval = 100;
-      tc.out_dir = out;
-      tc.peak_tflops = 0.001;
-      tc.sample_tokens = 0;
-      tc.final_checkpoint = train::FinalCheckpoint::No;
       tc.global_batch = 8;
       tc.micro_batch = 8;
       return tc;
     };
-    comm::SingleCommunicator one_tp("tp"), one_pp("pp"), one_dp("dp");
-    train::TrainConfig ref_cfg = base(work + "/ref_r" + std::to_string(world->rank()));
-    train::train_config_resolve_batch(ref_cfg, 1);
-    std::vector<float> ref;
-    {
-      train::Trainer tr(mc, ref_cfg, "", one_tp, one_pp, one_dp);
-      ref = tr.run().losses;
-    }
+    testing::OneProcess one;
+    const std::vector<float> ref =
+        testing::train_once(mc, base(work + "/ref_r" + std::to_string(world->rank())), one.tp, one.pp, one.dp).losses;
     std::vector<std::pair<int, int>> layouts = {{R, 1}};
     if (R == 4) layouts.push_back({2, 2});
     for (auto [tp, dp] : layouts)
@@ -181,13 +154,8 @@ int main(int argc, char** argv) {
                 train::TrainConfig tc = base(work + "/run");
                 tc.micro_batch = 4 / dp;   // two micro-batches per step: gradient accumulation too
                 tc.sequence_parallel = sp;
-                train::train_config_resolve_batch(tc, dp);
-                train::Trainer tr(mc, tc, "", grid.tp(), grid.pp(), grid.dp());
-                auto got = tr.run().losses;
-                t.check(got.size() == ref.size(), "step count");
-                for (size_t i = 0; i < got.size() && i < ref.size(); ++i)
-                  t.check(std::fabs(got[i] - ref[i]) <= 1e-5 * std::fabs(ref[i]),
-                          str_cat("step ", i + 1, ": ", got[i], " vs ", ref[i]));
+                testing::check_losses(t, testing::train_once(mc, tc, grid.tp(), grid.pp(), grid.dp()).losses, ref,
+                                      1e-5);
               });
   }
   return t.finish();

@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 
+#include "model/model_config.h"
 #include "sweep/flops.h"
 
 namespace plinth::sweep {
@@ -17,21 +18,48 @@ model::ModelConfig gpt2_tiny() {   // V 256, d 32, L 2, h 2, T 32, ffn 4d = 128,
 
 TEST(Flops, Gpt2ByHand) {
   const model::ModelConfig c = gpt2_tiny();
-  // forward per token: embeddings 2*256*32 = 16384; QKV 2 layers * 2*32*96 = 12288;
-  // scores and values 2 * 2*32*16.5 = 2112 each (causal: (32+1)/2 keys); softmax 2 * 3*2*16.5 = 198;
-  // output projection 2 * 2*32*32 = 4096; MLP 2 * 2*2*32*128 = 32768; logits 2*32*256 = 16384
+  // forward per token, the matrix products plinth computes: QKV 2 layers * 2*32*96 = 12288;
+  // scores and values 2 * 2*32*16.5 = 2112 each (causal: (32+1)/2 keys); output projection
+  // 2 * 2*32*32 = 4096; MLP 2 * 2*2*32*128 = 32768; logits 2*32*256 = 16384. The embedding is a
+  // lookup and the softmax element-wise: 0 (until 2026-12 this formula counted them as Hoffmann
+  // et al. do, 16384 and 198, total 3 x 86342, and differed from the trainer's MFU count).
   const FlopsBreakdown b = flops_breakdown(c, FlopsFormula::Causal);
-  EXPECT_DOUBLE_EQ(b.embedding, 16384);
+  EXPECT_DOUBLE_EQ(b.embedding, 0);
   EXPECT_DOUBLE_EQ(b.qkv, 12288);
   EXPECT_DOUBLE_EQ(b.scores, 2112);
-  EXPECT_DOUBLE_EQ(b.softmax, 198);
+  EXPECT_DOUBLE_EQ(b.softmax, 0);
   EXPECT_DOUBLE_EQ(b.values, 2112);
   EXPECT_DOUBLE_EQ(b.attn_out, 4096);
   EXPECT_DOUBLE_EQ(b.mlp, 32768);
   EXPECT_DOUBLE_EQ(b.logits, 16384);
-  EXPECT_DOUBLE_EQ(flops_per_token(c, FlopsFormula::Causal), 3.0 * 86342);
-  // Hoffmann et al. count all 32 keys: scores/values 4096 each, softmax 384
+  EXPECT_DOUBLE_EQ(flops_per_token(c, FlopsFormula::Causal), 3.0 * 69760);
+  // Hoffmann et al. count all 32 keys: scores/values 4096 each, softmax 2 * 3*2*32 = 384, and
+  // the embeddings as a one-hot product 2*256*32 = 16384
+  const FlopsBreakdown h = flops_breakdown(c, FlopsFormula::Hoffmann);
+  EXPECT_DOUBLE_EQ(h.embedding, 16384);
+  EXPECT_DOUBLE_EQ(h.scores, 4096);
+  EXPECT_DOUBLE_EQ(h.softmax, 384);
+  EXPECT_DOUBLE_EQ(h.values, 4096);
   EXPECT_DOUBLE_EQ(flops_per_token(c, FlopsFormula::Hoffmann), 3.0 * 90496);
+}
+
+// One formula: the trainer's MFU numerator (model::model_flops_per_token at the model's context)
+// is the sweep's "causal" count, for both architectures, grouped-query attention and an untied head.
+TEST(Flops, TrainerCountIsTheSweepCausalCount) {
+  model::ModelConfig llama = gpt2_tiny();
+  llama.arch = model::Arch::Llama;
+  llama.n_embd = 64, llama.n_head = 4, llama.n_head_kv = 2;
+  llama.tie_embeddings = model::TieEmbeddings::No;
+  model::ModelConfig wide = gpt2_tiny();
+  wide.vocab_size = 50257, wide.n_layer = 12, wide.n_embd = 768, wide.n_head = 12, wide.seq_len = 1024;
+  for (const model::ModelConfig& c : {gpt2_tiny(), llama, wide}) {
+    EXPECT_EQ(model::model_flops_per_token(c, c.seq_len), flops_per_token(c, FlopsFormula::Causal))
+        << model::model_signature(c);
+    EXPECT_EQ(model::model_flops_breakdown(c, c.seq_len, model::FlopsCount::Causal).training(),
+              flops_breakdown(c, FlopsFormula::Causal).training());
+  }
+  // the hand count of tests/unit/model (ModelFlops.HandComputedForAFixedConfig) for this shape
+  EXPECT_DOUBLE_EQ(model::model_flops_per_token(gpt2_tiny(), 32), 3.0 * (2.0 * 32768 + 2 * 4 * 32 * 16.5));
 }
 
 TEST(Params, Gpt2ByHand) {
@@ -53,7 +81,8 @@ TEST(Flops, LlamaGqaByHand) {
   const FlopsBreakdown b = flops_breakdown(c, FlopsFormula::Causal);
   EXPECT_DOUBLE_EQ(b.qkv, 2 * 2.0 * 64 * (64 + 64));
   EXPECT_DOUBLE_EQ(b.mlp, 2 * 3 * 2.0 * 64 * 192);
-  EXPECT_DOUBLE_EQ(b.softmax, 2 * 3.0 * 4 * 16.5);
+  EXPECT_DOUBLE_EQ(b.softmax, 0);   // element-wise: not counted (Hoffmann: 2 * 3.0 * 4 * 32)
+  EXPECT_DOUBLE_EQ(flops_breakdown(c, FlopsFormula::Hoffmann).softmax, 2 * 3.0 * 4 * 32);
   // parameters: per layer norms 2*64, q 64*64, k,v 2*64*32, o 64*64, SwiGLU 3*64*192 = 36864 -> 49280;
   // untied: embeddings 256*64 and head 256*64; final norm 64
   const model::ParamCounts p = model::model_param_counts(c);
