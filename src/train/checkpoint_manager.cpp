@@ -119,8 +119,10 @@ ResumePoint CheckpointManager::resume() {
   if (tc_.resume == ResumeKind::Auto) {
     dir = choose_auto_checkpoint();
     grid_.on_leader([&] {
-      if (dir.empty()) log_info(str_cat("resume auto: no valid checkpoint in ", tc_.ckpt_dir, ", starting from step 0"));
-      else log_info(str_cat("resume auto: using ", dir));
+      if (dir.empty())
+        log_info(str_cat("resume auto: no valid checkpoint in ", tc_.ckpt_dir, ", starting from step 0"));
+      else
+        log_info(str_cat("resume auto: using ", dir));
     });
   } else {
     grid_.on_leader([&] { dir = io::checkpoint_resolve(tc_.resume_path, io::ResumeMode::ExactPath); });
@@ -219,7 +221,8 @@ std::vector<io::ShardPiece> CheckpointManager::shard_pieces(const float* params,
   const std::vector<FlatRange>& owned = grad_sync_.owned_ranges();
   std::vector<io::ShardPiece> out;
   for (const TensorSpec& spec : layout_.specs()) {
-    if (tied_copy_.size() && grid_.pp_rank() != 0 && spec.offset == tied_copy_.begin) continue;   // the first stage writes it
+    const bool head_copy = tied_copy_.size() && grid_.pp_rank() != 0 && spec.offset == tied_copy_.begin;
+    if (head_copy) continue;                                    // the first stage writes the tied embedding
     if (spec.split_dim < 0 && grid_.tp_rank() != 0) continue;   // replicated over tp: tp rank 0 writes it
     if (write_params) io::shard_pieces_of_range("model", spec, params + spec.offset, 0, spec.numel(), out);
     if (!write_moments) continue;

@@ -54,8 +54,8 @@ class CheckpointManager {
   // tied_copy: the last pipeline stage's copy of a tied embedding (empty when none); it is never
   // written (the first stage writes the embedding). tc: checkpoint.*, the batch, seed and steps.
   CheckpointManager(const model::ModelConfig& mc, const TrainConfig& tc, const std::string& config_ini,
-                    GridCollectives& grid, const ParamLayout& layout, const parallel::GradSync& grad_sync, FlatRange tied_copy,
-                    DataCoordinator& data, TrainState state, ResumeCheck resume_check);
+                    GridCollectives& grid, const ParamLayout& layout, const parallel::GradSync& grad_sync,
+                    FlatRange tied_copy, DataCoordinator& data, TrainState state, ResumeCheck resume_check);
   // An asynchronous write still in flight (e.g. an error unwinds the run) is let finish; its
   // temporary directory is never committed, so no checkpoint appears.
   ~CheckpointManager();
