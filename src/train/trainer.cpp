@@ -1,16 +1,15 @@
-// trainer.cpp -- the training loop, validation, checkpoint save and resume, final sample.
+// trainer.cpp -- the trainer's construction, one optimizer step (batches, gradients, the global
+// loss and gradient norm, the guarded update), validation and the end-of-run sample. The loop is
+// in trainer_run.cpp, checkpoints in checkpoint_manager.cpp.
 #include "train/trainer.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <filesystem>
 
 #include "core/error.h"
 #include "core/log.h"
-#include "io/checkpoint.h"
 #include "io/tokenizer.h"
-#include "parallel/comm/single_communicator.h"
 #include "parallel/tensor_parallel.h"
 #include "train/generate.h"
 #include "train/peak_flops.h"
@@ -62,6 +61,14 @@ std::vector<FlatRange> ranges_without(const std::vector<FlatRange>& ranges, Flat
   return out;
 }
 
+// Tied embeddings under pipeline parallelism: the last stage's copy of embed.wte (its head), or
+// an empty range.
+FlatRange tied_embedding_copy(const model::ModelConfig& mc, int pp_size, const ParamLayout& layout) {
+  if (pp_size == 1 || mc.tie_embeddings != model::TieEmbeddings::Yes || !layout.contains("embed.wte")) return {};
+  const TensorSpec& w = layout.at("embed.wte");
+  return {w.offset, w.offset + w.numel()};
+}
+
 TrainConfig with_defaults(TrainConfig t) {
   if (t.metrics_file.empty()) t.metrics_file = t.out_dir + "/metrics.jsonl";
   if (t.ckpt_dir.empty()) t.ckpt_dir = t.out_dir + "/checkpoints";
@@ -77,10 +84,10 @@ Trainer::Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::strin
       mc_(mc),
       tc_(with_defaults(tc)),
       config_ini_(std::move(config_ini)),
-      resume_check_(std::move(resume_check)),
       tp_(tp),
       pp_(pp),
       dp_(dp),
+      grid_(tp_, pp, dp),
       partition_(train_pipeline_partition(mc.n_layer, tc_, pp.size())),
       data_(tc.data, dp, mc.seq_len, mc.vocab_size, tc.seed),
       model_(mc, model::TpShard{tp.rank(), tp.size()}, tc.sequence_parallel,
@@ -91,13 +98,14 @@ Trainer::Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::strin
       adamw_(model_.layout(), tc_.adamw, grad_sync_.owned_ranges(), be),
       pipeline_(model_, pp, effective_schedule(tc_, pp.size()), static_cast<int>(tc_.grad_accum), tc_.micro_batch,
                 mc.seq_len),
+      tied_copy_(tied_embedding_copy(mc, pp.size(), model_.layout())),
+      checkpoints_(be, mc_, tc_, config_ini_, grid_, model_.layout(), grad_sync_, tied_copy_, data_,
+                   TrainState{params_.data(), adamw_.exp_avg().data(), adamw_.exp_avg_sq().data(),
+                              static_cast<int64_t>(adamw_.exp_avg().size())},
+                   std::move(resume_check)),
       guard_(tc_.guard) {
   PLINTH_CHECK(tc_.global_batch == tc_.micro_batch * tc_.grad_accum * dp.size(), Internal,
                "train batch not resolved for dp = ", dp.size());
-  if (pp.size() > 1 && mc.tie_embeddings == model::TieEmbeddings::Yes && model_.layout().contains("embed.wte")) {
-    const TensorSpec& w = model_.layout().at("embed.wte");
-    tied_copy_ = {w.offset, w.offset + w.numel()};
-  }
   sumsq_dev_.allocate(be_, 1);
   if (tied_copy_.size()) tied_recv_.allocate(be_, static_cast<size_t>(tied_copy_.size()));
   {   // initialised on the host (keyed by global index: the same weights on every layout), copied up once
@@ -141,9 +149,11 @@ Trainer::Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::strin
   const PeakFlops peak = peak_flops(tc_.peak_tflops, be_.info());
   peak_flops_ = peak.flops_per_s;
   log_info(str_cat("MFU reference: ", peak.derivation));
-  if (tc_.resume != ResumeKind::None) resume();
-  prepare_checkpoint_root();
+  if (tc_.resume != ResumeKind::None) step_ = checkpoints_.resume().step;
+  checkpoints_.prepare_checkpoint_root(step_);
 }
+
+Trainer::~Trainer() = default;   // the checkpoint manager lets an asynchronous write in flight finish
 
 void Trainer::sync_tied_embedding() {
   // Tied input / output embeddings under pipeline parallelism: the first stage holds embed.wte,
@@ -161,74 +171,39 @@ void Trainer::sync_tied_embedding() {
   grad_sync_.on_grads_ready(tied_copy_.begin, tied_copy_.end);
 }
 
-float Trainer::train_step(int64_t step, double* grad_norm, float* lr, double* exposed_s, StepOutcome* outcome) {
-  const int64_t B = tc_.micro_batch, T = mc_.seq_len, dp = dp_.size(), m = tc_.grad_accum;
-  const float dloss = 1.0f / static_cast<float>(tc_.global_batch * T);
-  // this step's micro-batches, on the stages that read data (embedding and head)
-  std::vector<MicroBatchData> data(static_cast<size_t>(m));
-  const bool reads_data =
-      model_.chunk_has_embedding(0) || model_.chunk_has_head(static_cast<int>(model_.chunks().size()) - 1);
-  if (reads_data) {
-    tokens_.resize(static_cast<size_t>(m * B * T));
-    targets_.resize(tokens_.size());
-    for (int64_t micro = 0; micro < m; ++micro)
-      data_.train_batch(step * tc_.global_batch + micro * B * dp, B, tokens_.data() + micro * B * T,
-                        targets_.data() + micro * B * T);
-    upload_tokens(m);
-    for (int64_t micro = 0; micro < m; ++micro)
-      data[static_cast<size_t>(micro)] = {tokens_dev_.data() + micro * B * T, targets_dev_.data() + micro * B * T};
-  }
-  GradSyncObserver observer(grad_sync_, tied_copy_);
-  grads_.zero();
-  grad_sync_.begin_step(grads_.data());
-  pipeline_.train_step(tp_, params_.data(), grads_.data(), data, dloss, &observer);
-  sync_tied_embedding();
-  *exposed_s = grad_sync_.finish();
-  if (step + 1 >= tc_.test_nan_first && step + 1 <= tc_.test_nan_last && tc_.test_nan_first > 0 && world_rank() == 0 &&
-      !grad_sync_.owned_ranges().empty())
-    be_.fill(grads_.data() + grad_sync_.owned_ranges().front().begin, std::nanf(""), 1);   // fault tests
-  // global gradient norm: every element counted once (ZeRO-1: each rank its own pieces;
-  // tensor parallel: split tensors on every tp rank, replicated ones on tp rank 0 only;
-  // pipeline: each stage its own tensors, the tied embedding on the first stage only)
-  const FlatRange skip = pp_.rank() == 0 ? FlatRange{} : tied_copy_;
-  optim::grad_sum_squares(be_, sumsq_dev_.data(), model_.layout(), grads_.data(),
-                          ranges_without(grad_sync_.owned_ranges(), skip),
-                          tp_.rank() == 0 ? optim::Replicated::Count : optim::Replicated::Skip);
-  double loss = 0.0, sumsq = 0.0;
-  read_step_scalars(&loss, &sumsq);
-  // mean loss over every rank's micro-batches (all hold the same number of tokens); it is known
-  // on the stage holding the head
-  loss /= static_cast<double>(m);
-  if (pp_.size() > 1) pp_.all_reduce(&loss, 1, comm::DType::F64, comm::ReduceOp::Sum);
-  dp_.all_reduce(&loss, 1, comm::DType::F64, comm::ReduceOp::Sum);
-  loss /= static_cast<double>(dp);
-  if (step + 1 == tc_.test_spike_step) loss *= 10.0;   // fault tests: a spike in the reported loss
-  if (tp_.size() > 1) tp_.all_reduce(&sumsq, 1, comm::DType::F64, comm::ReduceOp::Sum);
-  if (tc_.zero == parallel::ZeroStage::One) dp_.all_reduce(&sumsq, 1, comm::DType::F64, comm::ReduceOp::Sum);
-  if (pp_.size() > 1) pp_.all_reduce(&sumsq, 1, comm::DType::F64, comm::ReduceOp::Sum);
-  *grad_norm = std::sqrt(sumsq);
-  *lr = optim::lr_at(tc_.schedule, step);
-  // The guard's verdict, agreed over the grid: without ZeRO-1 the norm is not reduced over dp,
-  // so a fault after the gradient reduction is seen by one rank only; every rank applies the
-  // update, or none does.
-  const auto verdict = static_cast<StepVerdict>(grid_max(static_cast<int32_t>(guard_.classify(loss, *grad_norm))));
-  *outcome = guard_.record(step + 1, verdict, loss, *grad_norm);
-  if (*outcome == StepOutcome::Applied || *outcome == StepOutcome::SpikeApplied) {
-    adamw_.step(params_.data(), grads_.data(), *lr, optim::clip_scale(*grad_norm, tc_.grad_clip), step + 1);
-    const auto t_gather = Clock::now();
-    grad_sync_.gather_params(params_.data());   // ZeRO-1: nothing hides this all-gather
-    *exposed_s += seconds_since(t_gather);
-  }
-  if (step + 1 == tc_.test_nan_param_step && world_rank() == 0) be_.fill(params_.data(), std::nanf(""), 1);   // fault tests
-  return static_cast<float>(loss);
+Trainer::StepResult Trainer::train_step(int64_t step) {
+  StepResult r;
+  const std::vector<MicroBatchData> data = load_train_batches(step);
+  compute_gradients(step, data, &r.exposed_s);
+  double local_sum = 0.0, local_sumsq = 0.0;
+  read_step_scalars(&local_sum, &local_sumsq);
+  const double loss = global_mean_loss(step, local_sum);
+  r.grad_norm = global_grad_norm(local_sumsq);
+  r.lr = optim::lr_at(tc_.schedule, step);
+  r.outcome = apply_update(step, loss, r.grad_norm, r.lr, &r.exposed_s);
+  if (step + 1 == tc_.test_nan_param_step && grid_.world_rank() == 0)
+    be_.fill(params_.data(), std::nanf(""), 1);   // fault tests
+  r.loss = static_cast<float>(loss);
+  return r;
 }
 
-void Trainer::read_step_scalars(double* loss_sum, double* sumsq) {
-  std::vector<float> losses(static_cast<size_t>(tc_.grad_accum));
-  be_.copy_to_host(losses.data(), pipeline_.micro_losses(), losses.size() * sizeof(float));
-  be_.copy_to_host(sumsq, sumsq_dev_.data(), sizeof(double));
-  *loss_sum = 0.0;
-  for (float l : losses) *loss_sum += l;   // in micro-batch order (zeros off the head stage)
+bool Trainer::reads_data() const {
+  return model_.chunk_has_embedding(0) || model_.chunk_has_head(static_cast<int>(model_.chunks().size()) - 1);
+}
+
+std::vector<MicroBatchData> Trainer::load_train_batches(int64_t step) {
+  const int64_t B = tc_.micro_batch, T = mc_.seq_len, dp = dp_.size(), m = tc_.grad_accum;
+  std::vector<MicroBatchData> data(static_cast<size_t>(m));
+  if (!reads_data()) return data;   // only the stages holding the embedding or the head read data
+  tokens_.resize(static_cast<size_t>(m * B * T));
+  targets_.resize(tokens_.size());
+  for (int64_t micro = 0; micro < m; ++micro)
+    data_.train_batch(step * tc_.global_batch + micro * B * dp, B, tokens_.data() + micro * B * T,
+                      targets_.data() + micro * B * T);
+  upload_tokens(m);
+  for (int64_t micro = 0; micro < m; ++micro)
+    data[static_cast<size_t>(micro)] = {tokens_dev_.data() + micro * B * T, targets_dev_.data() + micro * B * T};
+  return data;
 }
 
 void Trainer::upload_tokens(int64_t count) {
@@ -242,6 +217,68 @@ void Trainer::upload_tokens(int64_t count) {
   be_.copy_to_device(targets_dev_.data(), targets_.data(), n * sizeof(int32_t));
 }
 
+void Trainer::compute_gradients(int64_t step, const std::vector<MicroBatchData>& data, double* exposed_s) {
+  const float dloss = 1.0f / static_cast<float>(tc_.global_batch * mc_.seq_len);
+  GradSyncObserver observer(grad_sync_, tied_copy_);
+  grads_.zero();
+  grad_sync_.begin_step(grads_.data());
+  pipeline_.train_step(tp_, params_.data(), grads_.data(), data, dloss, &observer);
+  sync_tied_embedding();
+  *exposed_s = grad_sync_.finish();
+  if (step + 1 >= tc_.test_nan_first && step + 1 <= tc_.test_nan_last && tc_.test_nan_first > 0 &&
+      grid_.world_rank() == 0 && !grad_sync_.owned_ranges().empty())
+    be_.fill(grads_.data() + grad_sync_.owned_ranges().front().begin, std::nanf(""), 1);   // fault tests
+  // this rank's share of the global gradient norm: every element counted once (ZeRO-1: each rank
+  // its own pieces; tensor parallel: split tensors on every tp rank, replicated ones on tp rank 0
+  // only; pipeline: each stage its own tensors, the tied embedding on the first stage only)
+  const FlatRange skip = pp_.rank() == 0 ? FlatRange{} : tied_copy_;
+  optim::grad_sum_squares(be_, sumsq_dev_.data(), model_.layout(), grads_.data(),
+                          ranges_without(grad_sync_.owned_ranges(), skip),
+                          tp_.rank() == 0 ? optim::Replicated::Count : optim::Replicated::Skip);
+}
+
+void Trainer::read_step_scalars(double* loss_sum, double* sumsq) {
+  std::vector<float> losses(static_cast<size_t>(tc_.grad_accum));
+  be_.copy_to_host(losses.data(), pipeline_.micro_losses(), losses.size() * sizeof(float));
+  be_.copy_to_host(sumsq, sumsq_dev_.data(), sizeof(double));
+  *loss_sum = 0.0;
+  for (float l : losses) *loss_sum += l;   // in micro-batch order (zeros off the head's stage)
+}
+
+// The mean loss over every rank's micro-batches (all hold the same number of tokens); it is known
+// on the stage holding the head.
+double Trainer::global_mean_loss(int64_t step, double local_sum) {
+  double loss = local_sum / static_cast<double>(tc_.grad_accum);
+  if (pp_.size() > 1) pp_.all_reduce(&loss, 1, comm::DType::F64, comm::ReduceOp::Sum);
+  dp_.all_reduce(&loss, 1, comm::DType::F64, comm::ReduceOp::Sum);
+  loss /= static_cast<double>(dp_.size());
+  if (step + 1 == tc_.test_spike_step) loss *= 10.0;   // fault tests: a spike in the reported loss
+  return loss;
+}
+
+// The ranks' shares summed over the grid (each element counted once: compute_gradients).
+double Trainer::global_grad_norm(double local_sumsq) {
+  double sumsq = local_sumsq;
+  if (tp_.size() > 1) tp_.all_reduce(&sumsq, 1, comm::DType::F64, comm::ReduceOp::Sum);
+  if (tc_.zero == parallel::ZeroStage::One) dp_.all_reduce(&sumsq, 1, comm::DType::F64, comm::ReduceOp::Sum);
+  if (pp_.size() > 1) pp_.all_reduce(&sumsq, 1, comm::DType::F64, comm::ReduceOp::Sum);
+  return std::sqrt(sumsq);
+}
+
+// The guard's verdict, agreed over the grid: without ZeRO-1 the norm is not reduced over dp, so a
+// fault after the gradient reduction is seen by one rank only; every rank applies the update, or
+// none does.
+StepOutcome Trainer::apply_update(int64_t step, double loss, double grad_norm, float lr, double* exposed_s) {
+  const auto verdict = static_cast<StepVerdict>(grid_.max(static_cast<int32_t>(guard_.classify(loss, grad_norm))));
+  const StepOutcome outcome = guard_.record(step + 1, verdict, loss, grad_norm);
+  if (outcome != StepOutcome::Applied && outcome != StepOutcome::SpikeApplied) return outcome;
+  adamw_.step(params_.data(), grads_.data(), lr, optim::clip_scale(grad_norm, tc_.grad_clip), step + 1);
+  const auto t_gather = Clock::now();
+  grad_sync_.gather_params(params_.data());   // ZeRO-1: nothing hides this all-gather
+  *exposed_s += seconds_since(t_gather);
+  return outcome;
+}
+
 float Trainer::evaluate(double* standard_error) {
   const int64_t B = tc_.micro_batch, T = mc_.seq_len, dp = dp_.size();
   const int64_t n_windows = tc_.eval_windows;   // fixed, whatever the layout
@@ -252,9 +289,7 @@ float Trainer::evaluate(double* standard_error) {
   }
   const size_t n_micro = firsts.size();
   std::vector<MicroBatchData> data(n_micro);
-  const bool reads_data =
-      model_.chunk_has_embedding(0) || model_.chunk_has_head(static_cast<int>(model_.chunks().size()) - 1);
-  if (reads_data) {
+  if (reads_data()) {
     // every rank of the dp group fetches every batch (the coordinator's delivery is collective)
     tokens_.resize(n_micro * static_cast<size_t>(B * T));
     targets_.resize(tokens_.size());
@@ -280,25 +315,6 @@ float Trainer::evaluate(double* standard_error) {
   return static_cast<float>(mean);
 }
 
-int32_t Trainer::agreed_stop(const volatile std::sig_atomic_t* stop_flag) {
-  if (!stop_flag) return 0;   // every rank alike: no flag, no collective
-  return grid_max(static_cast<int32_t>(*stop_flag));
-}
-
-void Trainer::log_epoch_changes() {
-  const std::vector<int64_t> consumed = data_.consumed_per_corpus(step_ * tc_.global_batch);
-  for (size_t c = 0; c < consumed.size(); ++c) {
-    const CorpusSummary& corpus = data_.corpora()[c];
-    const int64_t epoch = consumed[c] / corpus.train_windows;
-    if (epoch <= epochs_[c]) continue;
-    // the epoch's first sample is in this step, or opens the next one when this step ended the previous epoch
-    const int64_t begins = consumed[c] == epoch * corpus.train_windows ? step_ + 1 : step_;
-    log_info(str_cat("corpus ", corpus.path, ": epoch ", epoch, " begins at step ", begins, " (pass ", epoch + 1,
-                     " over its ", corpus.train_windows, " windows, in a new order)"));
-    epochs_[c] = epoch;
-  }
-}
-
 // The end-of-run sample, on the leader, with the model as this rank holds it: whole only at
 // tp = pp = 1 (every data-parallel rank holds every parameter). A model split over tp or pp ranks
 // is never gathered onto one rank (it was split because it does not fit one): skipped, with a note.
@@ -314,135 +330,9 @@ void Trainer::sample(TrainResult& result) {
   GenerateOptions g{.max_new_tokens = tc_.sample_tokens, .temperature = tc_.sample_temperature,
                     .top_k = tc_.sample_top_k, .seed = tc_.seed, .stop_token = -1};
   auto prompt = data_.tokenizer()->encode(tc_.sample_prompt);
-  const model::Model whole(mc_, {}, parallel::SequenceParallel::Off, {}, be_);   // tp = pp = 1: this rank's layout is the whole model's
+  const model::Model whole(mc_, {}, parallel::SequenceParallel::Off, {}, be_);   // tp = pp = 1: the whole model
   auto out = generate_tokens(whole, params_.data(), prompt, g);
   result.sample = tc_.sample_prompt + data_.tokenizer()->decode(out);
-}
-
-TrainResult Trainer::run(const volatile std::sig_atomic_t* stop_flag) {
-  TrainResult result;
-  result.first_step = step_;
-  const bool leader = is_leader();
-  const int64_t world = static_cast<int64_t>(dp_.size()) * tp_.size() * pp_.size();
-  MetricsWriter metrics(leader ? tc_.metrics_file : std::string(), resumed_from_.empty() ? -1 : step_);
-  const int64_t tokens_per_step = tc_.global_batch * mc_.seq_len;
-  const double flops_per_token = model::model_flops_per_token(mc_, mc_.seq_len);
-  log_info(str_cat("training steps ", step_ + 1, "..", tc_.steps, ": ", tokens_per_step, " tokens/step",
-                   leader ? ", metrics -> " + metrics.path() : std::string()));
-  // A stop signal that arrived during start-up (MPI set-up, the checkpoint load): nothing has
-  // been trained since the checkpoint this run starts from, so stop without saving.
-  if (const int32_t stop = agreed_stop(stop_flag)) {
-    log_info(str_cat("stop requested (signal ", stop, ") during start-up, before step ", step_ + 1,
-                     ": nothing new to save; stopping"));
-    result.stopped = StopReason::Signal;
-    result.stop_signal = stop;
-    result.last_step = step_;
-    result.last_checkpoint = resumed_from_;
-    return result;
-  }
-  if (leader) epochs_ = data_.epochs(step_ * tc_.global_batch);
-  auto t_start = Clock::now();
-  auto t_window = t_start;
-  int64_t window_steps = 0;
-  double train_seconds = 0.0, exposed_total = 0.0, exposed_window = 0.0, tp_total = 0.0, pp_total = 0.0;
-  // evaluation and checkpoint time: reported on their own, never part of tokens/s or MFU
-  double eval_window = 0.0, ckpt_window = 0.0;
-  auto keep_path = [&](const std::string& dir) {
-    if (!dir.empty()) result.last_checkpoint = dir;
-  };
-  while (step_ < tc_.steps) {
-    auto t0 = Clock::now();
-    double grad_norm = 0, exposed = 0;
-    float lr = 0;
-    StepOutcome outcome = StepOutcome::Applied;
-    const double tp_before = tp_.wait_seconds();
-    const float loss = train_step(step_, &grad_norm, &lr, &exposed, &outcome);
-    tp_total += tp_.wait_seconds() - tp_before;
-    pp_total += pipeline_.last_wait_seconds();
-    ++step_;
-    if (leader) log_epoch_changes();
-    train_seconds += seconds_since(t0);
-    exposed_total += exposed;
-    exposed_window += exposed;
-    ++window_steps;
-    result.losses.push_back(loss);
-
-    StepMetrics m;
-    m.step = step_;
-    m.loss = loss;
-    m.lr = lr;
-    m.grad_norm = grad_norm;
-    m.skipped = step_outcome_name(outcome);
-    m.nonfinite_steps = guard_.nonfinite_steps();
-    m.spike_steps = guard_.spike_steps();
-    const bool last = step_ == tc_.steps;
-    if ((tc_.eval_interval > 0 && step_ % tc_.eval_interval == 0) || last) {
-      const auto t_eval = Clock::now();
-      double se = 0.0;
-      m.val_loss = evaluate(&se);
-      m.val_loss_se = se;
-      result.val_losses.emplace_back(step_, *m.val_loss);
-      const double dt_eval = seconds_since(t_eval);
-      eval_window += dt_eval;
-      result.eval_s += dt_eval;
-    }
-    // checkpoints before this step's record, which reports the time they blocked training
-    const bool interval_save = tc_.ckpt_interval > 0 && step_ % tc_.ckpt_interval == 0;
-    const bool save_now = interval_save || (last && tc_.final_checkpoint == FinalCheckpoint::Yes);
-    const bool ckpt_work = save_now || async_ != nullptr;   // a save, or an asynchronous one in flight
-    const auto t_ckpt = Clock::now();
-    keep_path(complete_async_save(Wait::No));   // an asynchronous save whose shards are all written
-    if (save_now) keep_path(save_checkpoint(step_));
-    if (ckpt_work) {
-      const double dt_ckpt = seconds_since(t_ckpt);
-      ckpt_window += dt_ckpt;
-      result.ckpt_s += dt_ckpt;
-    }
-    if (step_ % tc_.log_interval == 0 || last || m.val_loss) {
-      // the window's training time: wall time since the last record less evaluation and saves
-      const double dt = std::max(1e-9, seconds_since(t_window) - eval_window - ckpt_window);
-      m.tokens_per_s = static_cast<double>(window_steps * tokens_per_step) / dt;
-      m.flops_per_s = m.tokens_per_s * flops_per_token;
-      m.mfu = m.flops_per_s / (peak_flops_ * static_cast<double>(world));
-      m.rss_bytes = process_rss_bytes();
-      m.elapsed_s = seconds_since(t_start);
-      m.comm_exposed_s = exposed_window;
-      m.eval_s = eval_window;
-      m.ckpt_s = ckpt_window;
-      const double eta = train_seconds / static_cast<double>(step_ - result.first_step) *
-                         static_cast<double>(tc_.steps - step_);
-      if (leader) {
-        log_info(progress_line(m, tc_.steps, eta));
-        metrics.write(m);
-      }
-      t_window = Clock::now();
-      window_steps = 0;
-      exposed_window = eval_window = ckpt_window = 0.0;
-    }
-    // A stop request (SIGTERM / SIGUSR1 on any rank) is agreed by every rank at this step
-    // boundary: the max over tp, then pp, then dp covers the whole grid.
-    const int32_t stop = agreed_stop(stop_flag);
-    if (stop && !last) {
-      log_info(str_cat("stop requested (signal ", stop, ") at step ", step_, ": saving a checkpoint and stopping"));
-      if (!interval_save) keep_path(save_checkpoint(step_));
-      keep_path(complete_async_save(Wait::Yes));
-      result.stopped = StopReason::Signal;
-      result.stop_signal = stop;
-      break;
-    }
-  }
-  if (const std::string dir = complete_async_save(Wait::Yes); !dir.empty()) result.last_checkpoint = dir;
-  result.last_step = step_;
-  result.nonfinite_steps = guard_.nonfinite_steps();
-  result.spike_steps = guard_.spike_steps();
-  if (train_seconds > 0) {
-    result.tokens_per_s = static_cast<double>((step_ - result.first_step) * tokens_per_step) / train_seconds;
-    result.comm_exposed_fraction = exposed_total / train_seconds;
-    result.tp_comm_fraction = tp_total / train_seconds;
-    result.pp_wait_fraction = pp_total / train_seconds;
-  }
-  if (tc_.sample_tokens > 0 && result.stopped == StopReason::Completed && leader) sample(result);
-  return result;
 }
 
 }  // namespace plinth::train

@@ -3,25 +3,24 @@
 // tied embeddings summed between first and last stage) -> global-norm clip over every stage ->
 // AdamW on this rank's range (ZeRO-1: its shard, then an all-gather) -> metrics -> validation
 // -> checkpoint. With groups of one rank this is the single-process reference path.
+// trainer.cpp: construction, one optimizer step, validation, the end-of-run sample;
+// trainer_run.cpp: run(), a loop of named phases; checkpoints: train/checkpoint_manager.h.
 #pragma once
 #include <csignal>
 #include <cstdint>
-#include <atomic>
-#include <functional>
-#include <map>
-#include <memory>
-#include <thread>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "device/device_buffer.h"
 #include "model/model.h"
-#include "io/checkpoint.h"
 #include "optim/optim.h"
 #include "parallel/comm/communicator.h"
 #include "parallel/comm/timed_communicator.h"
 #include "parallel/data_parallel.h"
+#include "train/checkpoint_manager.h"
 #include "train/data_coordinator.h"
+#include "train/grid_collectives.h"
 #include "train/metrics.h"
 #include "train/pipeline_executor.h"
 #include "train/train_config.h"
@@ -56,8 +55,8 @@ class Trainer {
   // config_ini is stored in checkpoints.
   // resume_check (optional): called on every rank with the stored configuration text, the
   // checkpoint directory and its step before a checkpoint is loaded; throws to refuse it.
-  using ResumeCheck = std::function<void(const std::string& stored_ini, const std::string& dir, int64_t step)>;
   // be: the device this rank computes on (params, grads, moments, activations are its buffers).
+  using ResumeCheck = CheckpointManager::ResumeCheck;
   Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::string config_ini, comm::Communicator& tp,
           comm::Communicator& pp, comm::Communicator& dp, ResumeCheck resume_check = {},
           device::Backend& be = device::cpu_backend());
@@ -76,69 +75,59 @@ class Trainer {
   int64_t optimizer_state_bytes() const { return adamw_.state_bytes(); }
 
  private:
+  // ---- one optimizer step (trainer.cpp) ----
+  struct StepResult {
+    float loss = 0;                   // global mean training loss
+    double grad_norm = 0;             // global gradient norm, before clipping
+    float lr = 0;
+    double exposed_s = 0;             // gradient-reduction (and ZeRO-1 gather) wait not hidden by backward
+    StepOutcome outcome = StepOutcome::Applied;
+  };
   // One step; the update is applied or skipped as the step guard says (agreed over the grid).
-  float train_step(int64_t step, double* grad_norm, float* lr, double* exposed_s, StepOutcome* outcome);
-  // Collective: throws Error(Config) naming the step when any rank's parameters are not finite
-  // (a save never writes them).
-  void check_params_finite(int64_t step);
+  StepResult train_step(int64_t step);
+  bool reads_data() const;            // does this rank's pipeline stage read tokens (embedding or head)
+  std::vector<MicroBatchData> load_train_batches(int64_t step);   // this step's micro-batches (device)
+  // Host token windows of `count` micro-batches -> checked -> their device copies (one copy each).
+  void upload_tokens(int64_t count);
+  // Forward and backward of every micro-batch, the tied-embedding exchange, the data-parallel
+  // reduction, and this rank's share of the gradient's sum of squares (left on the device).
+  void compute_gradients(int64_t step, const std::vector<MicroBatchData>& data, double* exposed_s);
+  // The one read of device values per step: this rank's sum of micro-batch mean losses (non-zero
+  // on the head's stage; summed in micro-batch order) and its gradient sum of squares.
+  void read_step_scalars(double* loss_sum, double* sumsq);
+  double global_mean_loss(int64_t step, double local_sum);   // collective over pp and dp
+  double global_grad_norm(double local_sumsq);               // collective over tp, dp (ZeRO-1), pp
+  // The guard's verdict agreed over the grid; AdamW (and the ZeRO-1 gather) when it says so.
+  StepOutcome apply_update(int64_t step, double loss, double grad_norm, float lr, double* exposed_s);
+  void sync_tied_embedding();
   void sample(TrainResult& result);   // the end-of-run sample (leader only; skipped when tp or pp > 1)
-  // Checkpoints (trainer_checkpoint.cpp). Collective over the grid. Synchronous: returns the
-  // committed path. Asynchronous: starts the background write and returns "" (the commit
-  // happens in poll_async_save / finish_async_save).
-  std::string save_checkpoint(int64_t step);
-  // At a step boundary: commits a pending asynchronous save once every rank's shard is written
-  // (wait = Yes: waits for it). Returns the committed path or "".
-  enum class Wait { No, Yes };
-  std::string complete_async_save(Wait wait);
-  // Blocked time reported = blocked_s (this rank's time in the save so far) + the commit itself.
-  std::string commit_checkpoint(int64_t step, const std::string& temp_dir, bool local_failed,
-                                const std::string& local_error, uint64_t shard_checksum, double blocked_s,
-                                double t_start_s);
-  std::vector<io::ShardPiece> shard_pieces(const float* params, const float* m, const float* v) const;
-  bool writes_moments() const;                     // does this rank's shard hold optimizer moments
-  struct AsyncWrite;
-  void stage_for_async(AsyncWrite& job);
-  int32_t grid_max(int32_t value);                 // max over the whole grid (tp, pp, dp)
+
+  // ---- the loop's phases (trainer_run.cpp); each is reached by every rank at every step ----
+  struct RunState;                    // one run(): its result, metrics file and time accounting
+  // A stop signal that arrived during start-up: fills result and returns true (nothing to save).
+  bool stopped_during_start_up(const volatile std::sig_atomic_t* stop_flag, TrainResult& result);
+  StepMetrics run_train_step(RunState& run);   // step_ + 1, timed; its metrics so far
+  void maybe_evaluate(StepMetrics& m, RunState& run);
+  bool interval_save_due() const;     // checkpoint.interval divides step_
+  void maybe_checkpoint(RunState& run);
+  void maybe_record(StepMetrics& m, RunState& run);   // progress line and metrics.jsonl record
+  bool check_stop(const volatile std::sig_atomic_t* stop_flag, RunState& run);   // true: stop now
+  void finish_run(RunState& run);
+  bool last_step() const { return step_ == tc_.steps; }
   // The stop signal any rank received (0: none), agreed over the grid. Collective when stop_flag
   // is set (it is on every rank of a `plinth train` job, or on none).
   int32_t agreed_stop(const volatile std::sig_atomic_t* stop_flag);
-  void grid_sum(std::vector<int64_t>& values);     // element-wise sum over the whole grid
-  void broadcast_from_leader(int32_t* value);      // from (tp, pp, dp) = (0, 0, 0) to every rank
-  void broadcast_from_leader(std::string* value);
-  int world_rank() const;
-  bool is_leader() const { return world_rank() == 0; }   // (tp, pp, dp) = (0, 0, 0)
-  // Runs fn on the leading rank only; every rank then learns whether it threw and, if so, throws
-  // the leader's error (its kind and message). Collective over the grid.
-  void on_leader(const std::function<void()>& fn);
-  void resume();
-  // Resume: sets the data position from the checkpoint's per-corpus counts in O(#corpora) and
-  // logs each corpus's epoch (a checkpoint without them, or saved at another global_batch:
-  // the position is derived from the sample index instead).
-  void restore_data_position(const std::map<std::string, int64_t>& counters, const std::string& dir);
   // Leader: logs "corpus X: epoch E begins" for every corpus whose epoch changed in this step.
   void log_epoch_changes();
-  // resume=auto: the newest checkpoint under checkpoint.dir that passes full validation (the
-  // ranks share the checksum reads), setting damaged ones aside; "" when none. Collective.
-  std::string choose_auto_checkpoint();
-  // Start-up, after resume: removes temporary directories of saves that died, and refuses
-  // (Config error) a checkpoint.dir that holds a checkpoint newer than the starting step, which a
-  // later save would collide with. Collective.
-  void prepare_checkpoint_root();
-  void sync_tied_embedding();
-  // The one read of device values per step: the micro-batch losses (summed in order, on the
-  // rank holding the head) and this rank's gradient sum of squares.
-  void read_step_scalars(double* loss_sum, double* sumsq);
-  // Host token windows of `count` micro-batches -> checked -> the device copies (one copy each).
-  void upload_tokens(int64_t count);
 
   device::Backend& be_;
   model::ModelConfig mc_;
   TrainConfig tc_;
   std::string config_ini_;
-  ResumeCheck resume_check_;
   comm::TimedCommunicator tp_;        // the tp group, timed: the share of a step spent in TP communication
   comm::Communicator& pp_;
   comm::Communicator& dp_;
+  GridCollectives grid_;              // over tp_ (timed), pp_, dp_
   std::vector<parallel::LayerRange> partition_;   // layers of every virtual stage (validated first)
   DataCoordinator data_;              // checks the corpora before anything large is allocated
   model::Model model_;                // this rank's tensor-parallel shard of its pipeline chunks
@@ -147,24 +136,11 @@ class Trainer {
   optim::AdamW adamw_;
   PipelineExecutor pipeline_;
   FlatRange tied_copy_;               // last stage, tied embeddings, pp > 1: the head's copy of embed.wte
+  CheckpointManager checkpoints_;     // borrows the members above
   std::vector<int32_t> tokens_, targets_;   // (micro-batches x B x T) of the current step or validation (host)
   device::DeviceBuffer<int32_t> tokens_dev_, targets_dev_;   // their device copies
   device::DeviceBuffer<double> sumsq_dev_;  // (1) this step's local gradient sum of squares
   device::DeviceBuffer<float> tied_recv_;   // pp > 1, tied embeddings: the peer stage's gradient copy
-  std::string resumed_from_;          // protected from keep_last pruning
-  struct AsyncWrite {                 // a background shard write in flight
-    int64_t step = -1;
-    std::string temp_dir;
-    std::thread thread;
-    std::atomic<int> done{0};
-    std::string error;                // set by the thread before done
-    uint64_t checksum = 0;            // of the shard file, set by the thread before done
-    double blocked_s = 0, started_s = 0;
-    // the staging copy of what this rank writes (parameters on dp rank 0; its moments, compact),
-    // freed with the job once the checkpoint is committed
-    device::HostBuffer<float> params, m, v;
-  };
-  std::unique_ptr<AsyncWrite> async_;
   int64_t step_ = 0;                  // optimizer steps completed
   std::vector<int64_t> epochs_;       // leader: epoch of each corpus after step_ (for log_epoch_changes)
   double peak_flops_ = 0;             // per rank: the MFU denominator is peak_flops_ x world size
