@@ -77,6 +77,7 @@ void GradSync::start_bucket(size_t b) {
   const GradBucket& k = buckets_[b];
   float* g = grads_ + k.begin;
   if (dp_.size() == 1) return;   // nothing to exchange
+  be_.synchronize();              // the communicator reads what backward wrote
   if (zero_ == ZeroStage::None)
     work_[b] = dp_.all_reduce_async(g, k.end - k.begin, comm::DType::F32, comm::ReduceOp::Sum);
   else
@@ -125,6 +126,7 @@ void GradSync::gather_owned(const float* owned_state, float* out) {
     return;
   }
   std::vector<std::unique_ptr<comm::Work>> works;
+  if (dp_.size() > 1) be_.synchronize();
   int64_t base = 0;
   for (size_t b = 0; b < buckets_.size(); ++b) {
     const GradBucket& k = buckets_[b];

@@ -15,12 +15,16 @@ constexpr size_t kF = sizeof(float);
 
 }  // namespace
 
-void tp_copy_region_backward(comm::Communicator& tp, float* dx, int64_t n) {
-  if (tp.size() > 1) tp.all_reduce(dx, n, comm::DType::F32, comm::ReduceOp::Sum);
+void tp_copy_region_backward(device::Backend& be, comm::Communicator& tp, float* dx, int64_t n) {
+  if (tp.size() == 1) return;
+  be.synchronize();
+  tp.all_reduce(dx, n, comm::DType::F32, comm::ReduceOp::Sum);
 }
 
-void tp_reduce_region_forward(comm::Communicator& tp, float* y, int64_t n) {
-  if (tp.size() > 1) tp.all_reduce(y, n, comm::DType::F32, comm::ReduceOp::Sum);
+void tp_reduce_region_forward(device::Backend& be, comm::Communicator& tp, float* y, int64_t n) {
+  if (tp.size() == 1) return;
+  be.synchronize();
+  tp.all_reduce(y, n, comm::DType::F32, comm::ReduceOp::Sum);
 }
 
 void tp_gather_sequence(device::Backend& be, comm::Communicator& tp, const float* local, float* full, float* scratch,
@@ -31,6 +35,7 @@ void tp_gather_sequence(device::Backend& be, comm::Communicator& tp, const float
     be.copy(full, local, static_cast<size_t>(shard) * kF);
     return;
   }
+  be.synchronize();
   tp.all_gather(local, scratch, std::vector<int64_t>(static_cast<size_t>(R), shard), comm::DType::F32);
   // scratch (R, B, Tl, C) -> full (B, T, C): rank r's block of every sequence
   for (int r = 0; r < R; ++r)
@@ -50,6 +55,7 @@ void tp_reduce_scatter_sequence(device::Backend& be, comm::Communicator& tp, con
   for (int r = 0; r < R; ++r)
     be.copy_2d(scratch + r * shard, static_cast<size_t>(Tl * C) * kF, full + r * Tl * C, static_cast<size_t>(T * C) * kF,
                static_cast<size_t>(Tl * C) * kF, static_cast<size_t>(B));
+  be.synchronize();
   tp.reduce_scatter(scratch, local, std::vector<int64_t>(static_cast<size_t>(R), shard), comm::DType::F32,
                     comm::ReduceOp::Sum);
 }
@@ -65,8 +71,10 @@ void tp_vocab_crossentropy_forward(device::Backend& be, comm::Communicator& tp, 
                                    float* row_max, double* sums, const float* logits_local, const int32_t* targets,
                                    int64_t N, int64_t v_begin, int64_t v_local, int64_t V) {
   be.vocab_ce_row_max(row_max, logits_local, N, v_begin, v_local, V);
+  be.synchronize();
   tp.all_reduce(row_max, N, comm::DType::F32, comm::ReduceOp::Max);
   be.vocab_ce_row_sums(sums, logits_local, row_max, targets, N, v_begin, v_local, V);   // (sum-exp, target logit)
+  be.synchronize();
   tp.all_reduce(sums, 2 * N, comm::DType::F64, comm::ReduceOp::Sum);
   be.vocab_ce_finish(losses, stats, row_max, sums, targets, N);
 }
@@ -85,6 +93,7 @@ void tp_gather_full_tensors(device::Backend& be, comm::Communicator& tp, const P
     }
     if (tmp.size() < static_cast<size_t>(n * R)) tmp.allocate(be, static_cast<size_t>(n * R));
     // Safe order: every rank iterates the same specs in layout order.
+    be.synchronize();
     tp.all_gather(local_data + s.offset, tmp.data(), std::vector<int64_t>(static_cast<size_t>(R), n), comm::DType::F32);
     if (s.split_dim == 0) {   // rank r holds rows [r*rows, (r+1)*rows): shards are consecutive
       be.copy(full_data + f.offset, tmp.data(), static_cast<size_t>(n * R) * kF);

@@ -20,10 +20,12 @@
 
 namespace plinth::parallel {
 
+// Every function here synchronizes `be` before a collective touches its buffers (the
+// communicator is not ordered with the backend's queue; a no-op on the CPU).
 // identity forward; backward: dx (n) all-reduced (sum) over tp
-void tp_copy_region_backward(comm::Communicator& tp, float* dx, int64_t n);
+void tp_copy_region_backward(device::Backend& be, comm::Communicator& tp, float* dx, int64_t n);
 // forward: y (n) all-reduced (sum) over tp; identity backward
-void tp_reduce_region_forward(comm::Communicator& tp, float* y, int64_t n);
+void tp_reduce_region_forward(device::Backend& be, comm::Communicator& tp, float* y, int64_t n);
 
 // all-gather a sequence shard (B, T/tp, C) into the full (B, T, C); scratch (B*T*C floats).
 // Its backward is tp_reduce_scatter_sequence. Buffers are device buffers of `be`.
@@ -50,7 +52,8 @@ void tp_vocab_crossentropy_forward(device::Backend& be, comm::Communicator& tp, 
 
 // Assembles full logical tensors from the tp shards: `local` is this rank's layout (slices per
 // TensorSpec), `full` the tp = 1 layout of the same tensors. Every rank of tp calls it; every
-// rank receives all of full_data. Used to write checkpoints and to sample on one rank.
+// rank receives all of full_data (the tensor-parallel tests compare sharded gradients with it;
+// training never gathers a whole model onto one rank).
 void tp_gather_full_tensors(device::Backend& be, comm::Communicator& tp, const ParamLayout& local,
                             const float* local_data, const ParamLayout& full, float* full_data);
 

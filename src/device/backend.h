@@ -5,7 +5,12 @@
 // in the order they are issued; on the CPU each returns when done, on a GPU it may return
 // before (synchronize() waits). Every pointer an operation takes is a DEVICE pointer of this
 // backend (allocated by it, or an offset into such an allocation), except those named host_*.
-// Reading a device value on the host is always an explicit copy_to_host.
+// Reading a device value on the host is always an explicit copy_to_host, which returns with the
+// value; copy_to_device returns once the host source may be reused or freed.
+// Communicators are not ordered with this queue: code that hands a device buffer to a
+// collective, a send or a receive calls synchronize() first (tensor_parallel, GradSync, the
+// pipeline executor and the tied-embedding exchange do; a no-op on the CPU). A stream-aware
+// communicator (NCCL) may later replace these waits by ordering on the backend's stream.
 //
 // Compute conventions are kernels/kernels.h's (row-major, contiguous; N rows, C channels, V
 // vocabulary, Vp padded vocabulary, NH/NKV/HS heads): every *_backward ACCUMULATES into the

@@ -36,9 +36,9 @@ class BackendBuffer {
   void allocate(Backend& be, size_t n) {
     reset();
     be_ = &be;
-    n_ = n;
     if (n == 0) return;
     data_ = static_cast<T*>(M == Memory::Device ? be.allocate(n * sizeof(T)) : be.allocate_host(n * sizeof(T)));
+    n_ = n;   // only once the memory exists: a failed allocation leaves an empty buffer
   }
   void reset() {
     if (data_) {

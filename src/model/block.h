@@ -8,22 +8,24 @@
 #pragma once
 #include <cstdint>
 
+#include "device/backend.h"
 #include "model/activations.h"
 #include "model/model_config.h"
 #include "model/param_layout.h"
-#include "device/backend.h"
 #include "parallel/comm/communicator.h"
 
 namespace plinth::model {
 
 // in/out: the residual stream (Ns, C) (a sequence shard under sequence parallelism).
-void block_forward(device::Backend& be, const ModelConfig& c, comm::Communicator& tp, const BlockOffsets& o, const float* params,
-                   LayerActivations& la, const float* in, float* out, Activations& a, int64_t B, int64_t T);
+void block_forward(device::Backend& be, const ModelConfig& c, comm::Communicator& tp, const BlockOffsets& o,
+                   const float* params, LayerActivations& la, const float* in, float* out, Activations& a, int64_t B,
+                   int64_t T);
 
 // On entry a.dres (Ns, C) holds d(out); on exit d(in). Parameter gradients accumulate into
 // `grads` (same layout as params). Under sequence parallelism the replicated tensors' grads are
 // partial sums over the sequence shard; the caller all-reduces them over tp.
-void block_backward(device::Backend& be, const ModelConfig& c, comm::Communicator& tp, const BlockOffsets& o, const float* params,
-                    float* grads, const LayerActivations& la, const float* in, Activations& a, int64_t B, int64_t T);
+void block_backward(device::Backend& be, const ModelConfig& c, comm::Communicator& tp, const BlockOffsets& o,
+                    const float* params, float* grads, const LayerActivations& la, const float* in, Activations& a,
+                    int64_t B, int64_t T);
 
 }  // namespace plinth::model

@@ -63,7 +63,7 @@ void embed_forward(const Model& m, comm::Communicator& tp, const float* params, 
     if (sp) {
       tpr::tp_reduce_scatter_sequence(be, tp, a.branch.data(), x0, a.seq_scratch.data(), B, T, C);
     } else {
-      tpr::tp_reduce_region_forward(tp, a.branch.data(), N * C);
+      tpr::tp_reduce_region_forward(be, tp, a.branch.data(), N * C);
       be.copy(x0, a.branch.data(), static_cast<size_t>(N * C) * sizeof(float));
     }
   }
@@ -109,6 +109,7 @@ void head_forward(const Model& m, comm::Communicator& tp, const float* params, A
 // rank of the tp group runs the same backward and reaches these calls in the same order.
 void sync_replicated_grads(comm::Communicator& tp, const Model& m, float* grads, const std::string& prefix) {
   if (!m.dims().sequence_parallel() || tp.size() == 1) return;
+  m.backend().synchronize();   // the communicator reads device memory the backend wrote
   for (const TensorSpec& s : m.layout().specs())
     if (s.split_dim < 0 && s.name.rfind(prefix, 0) == 0)
       tp.all_reduce(grads + s.offset, s.numel(), comm::DType::F32, comm::ReduceOp::Sum);
@@ -140,7 +141,7 @@ void head_backward(const Model& m, comm::Communicator& tp, const float* params, 
     tpr::tp_reduce_scatter_sequence(be, tp, dcol, a.dnorm.data(), a.seq_scratch.data(), B, T, C);
     dfn = a.dnorm.data();
   } else {
-    tpr::tp_copy_region_backward(tp, dcol, N * C);
+    tpr::tp_copy_region_backward(be, tp, dcol, N * C);
   }
   a.dres.zero();
   const float* x = a.residual.back().data();
@@ -235,7 +236,8 @@ void model_chunk_backward(const Model& m, comm::Communicator& tp, const float* p
   }
   for (int64_t l = span.end - 1; l >= span.begin; --l) {
     const size_t j = static_cast<size_t>(l - span.begin);
-    block_backward(m.backend(), c, tp, o.blocks[static_cast<size_t>(l)], params, grads, a.layers[j], a.residual[j].data(), a, B, T);
+    block_backward(m.backend(), c, tp, o.blocks[static_cast<size_t>(l)], params, grads, a.layers[j],
+                   a.residual[j].data(), a, B, T);
     ready("layers." + std::to_string(l) + ".");
   }
   if (span.begin == 0) {

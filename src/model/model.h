@@ -93,8 +93,9 @@ void model_backward(const Model& m, comm::Communicator& tp, const float* params,
 // Activations from allocate_chunk_activations(chunk, ...). Forward input: tokens when the chunk
 // holds the embedding, else a.residual[0] (Ns, C) as received from the previous stage; output:
 // the mean loss in a.loss (1, on the device) when it holds the head (targets != nullptr), else
-// a.residual.back() (Ns, C) to send on. Nothing is read to the host. Backward input: the loss (head chunk) or a.dres (Ns, C) = d(output) as received;
-// output: a.dres = d(input) unless the chunk holds the embedding. The observer hears about each
+// a.residual.back() (Ns, C) to send on. Nothing is read to the host. Backward input: the loss
+// (head chunk) or a.dres (Ns, C) = d(output) as received; output: a.dres = d(input) unless the
+// chunk holds the embedding. The observer hears about each
 // block's tensors, and the embedding / head tensors of this chunk, as in model_backward.
 void model_chunk_forward(const Model& m, comm::Communicator& tp, const float* params, Activations& a, int chunk,
                          const int32_t* tokens, const int32_t* targets, int64_t B, int64_t T);

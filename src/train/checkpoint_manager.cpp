@@ -173,7 +173,10 @@ double CheckpointManager::load_state(const std::string& dir) {
                             {"optim/exp_avg", &layout_, m.data(), coverage, owned},
                             {"optim/exp_avg_sq", &layout_, v.data(), coverage, owned}});
   if (p_dst != state_.params) be_.copy_to_device(state_.params, p_dst, n * sizeof(float));
-  {   // up to the device, then this rank's ranges into the optimizer's compact moments
+  if (be_.host_accessible()) {   // this rank's ranges straight into the optimizer's compact moments
+    grad_sync_.scatter_owned(m.data(), state_.exp_avg);
+    grad_sync_.scatter_owned(v.data(), state_.exp_avg_sq);
+  } else {                       // up to the device first (one full-size device buffer, freed here)
     device::DeviceBuffer<float> full(be_, n);
     be_.copy_to_device(full.data(), m.data(), n * sizeof(float));
     grad_sync_.scatter_owned(full.data(), state_.exp_avg);

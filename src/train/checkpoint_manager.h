@@ -55,7 +55,8 @@ class CheckpointManager {
   // tied_copy: the last pipeline stage's copy of a tied embedding (empty when none); it is never
   // written (the first stage writes the embedding). tc: checkpoint.*, the batch, seed and steps.
   // be: the backend the state lives on (staging and loads go through host buffers of it).
-  CheckpointManager(device::Backend& be, const model::ModelConfig& mc, const TrainConfig& tc, const std::string& config_ini,
+  CheckpointManager(device::Backend& be, const model::ModelConfig& mc, const TrainConfig& tc,
+                    const std::string& config_ini,
                     GridCollectives& grid, const ParamLayout& layout, const parallel::GradSync& grad_sync,
                     FlatRange tied_copy, DataCoordinator& data, TrainState state, ResumeCheck resume_check);
   // An asynchronous write still in flight (e.g. an error unwinds the run) is let finish; its

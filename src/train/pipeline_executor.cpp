@@ -170,6 +170,7 @@ double PipelineExecutor::run(comm::Communicator& tp, const float* params, float*
         break;
       }
       case ActionKind::SendAct:
+        be.synchronize();   // the communicator reads what the forward wrote
         s.sends.push_back(pp_.send_async(s.acts.residual.back().data(), rows(a.micro) * C, comm::DType::F32, a.peer,
                                          a.tag));
         break;
@@ -187,6 +188,7 @@ double PipelineExecutor::run(comm::Communicator& tp, const float* params, float*
         break;
       }
       case ActionKind::SendGrad:
+        be.synchronize();   // the communicator reads what the backward wrote
         s.sends.push_back(pp_.send_async(s.acts.dres.data(), rows(a.micro) * C, comm::DType::F32, a.peer, a.tag));
         break;
     }

@@ -163,6 +163,7 @@ void Trainer::sync_tied_embedding() {
   const int peer = pp_.rank() == 0 ? pp_.size() - 1 : 0;
   const int64_t n = tied_copy_.size();
   float* g = grads_.data() + tied_copy_.begin;
+  be_.synchronize();   // the communicator reads what backward wrote
   auto recv = pp_.recv_async(tied_recv_.data(), n, comm::DType::F32, peer, kTiedEmbeddingTag);
   auto send = pp_.send_async(g, n, comm::DType::F32, peer, kTiedEmbeddingTag);
   recv->wait();
@@ -299,8 +300,10 @@ float Trainer::evaluate(double* standard_error) {
       PLINTH_CHECK(count == sizes[i], Internal, "validation batch of ", count, " windows, expected ", sizes[i]);
     }
     upload_tokens(static_cast<int64_t>(n_micro));
-    for (size_t i = 0; i < n_micro; ++i)
-      data[i] = {tokens_dev_.data() + i * static_cast<size_t>(B * T), targets_dev_.data() + i * static_cast<size_t>(B * T)};
+    for (size_t i = 0; i < n_micro; ++i) {
+      const size_t at = i * static_cast<size_t>(B * T);
+      data[i] = {tokens_dev_.data() + at, targets_dev_.data() + at};
+    }
   }
   // sums over windows of each window's mean loss, and of its square
   double sums[2] = {0.0, 0.0};

@@ -31,13 +31,15 @@ class SeamRules(unittest.TestCase):
             "src/model/bad.cpp": '#include "kernels/kernels.h"\nAlignedBuffer<float> x;\nvoid g() { kernels::gemm(); std::memcpy(a, b, 4); }\n',
             "src/optim/bad.cpp": '#pragma omp parallel for\nfor (;;) {}\n',
             "src/train/bad.cpp": 'void h() { memset(p, 0, 4); }\n',
+            "src/model/loop.cpp": '#pragma omp parallel for\n',
             "parallel/bad.cpp": '#pragma omp parallel for\n',
         })
         self.assertEqual(code, 1, out)
         for needle in ("src/model/bad.cpp:1: layer 'src/model' must not include 'kernels/kernels.h'",
                        "src/model/bad.cpp:2: holds a host buffer", "src/model/bad.cpp:3: calls a kernel directly",
                        "src/model/bad.cpp:3: copies memory by hand", "src/optim/bad.cpp:1: runs an OpenMP loop",
-                       "src/train/bad.cpp:1: copies memory by hand", "parallel/bad.cpp:1: runs an OpenMP loop"):
+                       "src/train/bad.cpp:1: copies memory by hand", "parallel/bad.cpp:1: runs an OpenMP loop",
+                       "src/model/loop.cpp:1: runs an OpenMP loop"):
             self.assertIn(needle, out)
 
     def test_allowlisted_host_files(self):

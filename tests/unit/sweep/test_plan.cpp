@@ -96,7 +96,7 @@ TEST(Plan, IsoFlopExpansion) {
     EXPECT_NEAR(r.compute, r.budget, 0.5 * r.flops_per_token * r.global_batch * r.seq_len + 1);
     EXPECT_DOUBLE_EQ(r.compute_6nd, 6.0 * r.params * r.tokens);
     // F is the trainer's count (the matrix products plinth computes), within a few % of 6N here
-    // (until 2026-12 it also counted the embeddings as one-hot products and was > 6N)
+    // (before issue 16 it also counted the embeddings as one-hot products and was > 6N)
     model::ModelConfig m;
     m.arch = model::Arch::Gpt2;
     m.vocab_size = 256, m.n_layer = r.n_layer, m.n_embd = r.n_embd, m.n_head = r.n_head, m.seq_len = r.seq_len;
