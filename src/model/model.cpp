@@ -189,6 +189,8 @@ void model_chunk_forward(const Model& m, comm::Communicator& tp, const float* pa
   const ModelOffsets& o = m.offsets();
   const TpDims& d = m.dims();
   PLINTH_CHECK(tp.size() == d.tp, Internal, "model built for tp = ", d.tp, " run on a group of ", tp.size());
+  PLINTH_CHECK(!a.residual.empty() && a.residual[0].backend() == &m.backend(), Internal,
+               "activations allocated on another device backend than the model's (use Model::allocate_*activations)");
   PLINTH_CHECK(B * T <= a.B * a.T && T <= a.T, Internal, "micro-batch (", B, ", ", T,
                ") exceeds the allocated activations (", a.B, ", ", a.T, ")");
   PLINTH_CHECK(T <= c.seq_len, Config, "sequence length ", T, " exceeds model.seq_len (", c.seq_len, ")");
