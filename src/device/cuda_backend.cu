@@ -3,6 +3,7 @@
 // cuBLASLt (fp32 data, fp32 compute: no TF32), and every other operation forwarded to the kernels
 // of cuda_elementwise.cu, cuda_norm_loss.cu and cuda_attention.cu (cuda_ops.h).
 // Status: first version (issue 17 groundwork); compiled, not yet run on a GPU.
+#include <cstdint>
 #include <cstring>
 #include <new>
 #include <sstream>
@@ -356,6 +357,18 @@ class CudaBackend final : public Backend {
     const uint64_t ws = kLtWorkspace;
     PLINTH_CUDA_CHECK(
         cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)));
+    // The heuristic assumes 256-byte aligned operands unless told: state each one's alignment
+    // (operands are often offsets into a larger allocation; batches step by their strides).
+    const uint32_t align_a = alignment(b, batch > 1 ? stride_b : 0), align_b = alignment(a, batch > 1 ? stride_a : 0),
+                   align_c = alignment(c, batch > 1 ? stride_c : 0);
+    PLINTH_CUDA_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &align_a,
+                                                           sizeof(align_a)));
+    PLINTH_CUDA_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &align_b,
+                                                           sizeof(align_b)));
+    PLINTH_CUDA_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &align_c,
+                                                           sizeof(align_c)));
+    PLINTH_CUDA_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align_c,
+                                                           sizeof(align_c)));
     cublasLtMatmulHeuristicResult_t heur{};
     int found = 0;
     PLINTH_CUDA_CHECK(cublasLtMatmulAlgoGetHeuristic(lt_, desc, la, lb, lc, lc, pref, 1, &heur, &found));
@@ -363,6 +376,13 @@ class CudaBackend final : public Backend {
                  " lda=", lda, " ldb=", ldb, " ldc=", ldc, " batch=", batch);
     PLINTH_CUDA_CHECK(cublasLtMatmul(lt_, desc, &alpha, b, la, a, lb, &beta, c, lc, c, lc, &heur.algo, workspace_,
                                      kLtWorkspace, stream_));
+  }
+
+  // Largest power of two (<= 256) dividing the address and, for batches, the byte stride.
+  static uint32_t alignment(const void* p, int64_t stride_elems) {
+    uint64_t bits = reinterpret_cast<uintptr_t>(p) | 256u;
+    if (stride_elems != 0) bits |= uint64_t(stride_elems < 0 ? -stride_elems : stride_elems) * sizeof(float);
+    return uint32_t(bits & (~bits + 1));
   }
 
   int device_;
