@@ -29,13 +29,14 @@ else
 fi
 
 # ---- 1. build ----
-if timeout 300 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$ARCH" >"$BUILD.configure.log" 2>&1 \
+mkdir -p "$BUILD"
+if timeout 300 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$ARCH" >"$BUILD/gpu-check.configure.log" 2>&1 \
   && timeout 420 cmake --build "$BUILD" -j"$JOBS" --target test_backend_ops test_cuda_adamw bench_train_step plinth \
-    >"$BUILD.build.log" 2>&1; then
+    >"$BUILD/gpu-check.build.log" 2>&1; then
   note "build ($BUILD, sm_$ARCH, -j$JOBS): ok"
 else
-  tail -30 "$BUILD.configure.log" "$BUILD.build.log" 2>/dev/null
-  fail "build (see $BUILD.configure.log / $BUILD.build.log)"
+  tail -30 "$BUILD/gpu-check.configure.log" "$BUILD/gpu-check.build.log" 2>/dev/null
+  fail "build (see $BUILD/gpu-check.configure.log / $BUILD/gpu-check.build.log)"
   printf '\n==== gpu-check summary ====\n'; printf '  %s\n' "${SUMMARY[@]}"
   exit 1
 fi
