@@ -30,7 +30,7 @@ __global__ void adamw_kernel(float* __restrict__ p, const float* __restrict__ g,
 
 }  // namespace
 
-void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const AdamWArgs& args) {
+void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const AdamWArgs& args, void* stream) {
   PLINTH_CHECK(args.step >= 1, Internal, "cuda::adamw_update: step is 1-based (got ", args.step, ")");
   PLINTH_CHECK(n >= 0, Internal, "cuda::adamw_update: negative length ", n);
   if (n == 0) return;
@@ -39,7 +39,7 @@ void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const
   constexpr int kThreads = 256;
   const int64_t want = (n + kThreads - 1) / kThreads;
   const int blocks = int(want < 65535 ? want : 65535);
-  adamw_kernel<<<blocks, kThreads>>>(p, g, m, v, n, args.lr, args.beta1, args.beta2, args.eps, args.weight_decay,
+  adamw_kernel<<<blocks, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(p, g, m, v, n, args.lr, args.beta1, args.beta2, args.eps, args.weight_decay,
                                      args.grad_scale, bc1, bc2);
   const cudaError_t err = cudaGetLastError();
   PLINTH_CHECK(err == cudaSuccess, Internal, "cuda::adamw_update: kernel launch failed: ", cudaGetErrorString(err));

@@ -14,7 +14,9 @@ namespace plinth::kernels::cuda {
 int cuda_device_count(std::string* why = nullptr);
 
 // One AdamW step on device buffers p, g, m, v (n), same formula as kernels::adamw_update.
-// Launched on the default stream (asynchronous); throws plinth::Error if the launch fails.
-void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const AdamWArgs& args);
+// Launched on `stream` (a cudaStream_t; null = the default stream), asynchronous; throws
+// plinth::Error if the launch fails.
+void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const AdamWArgs& args,
+                  void* stream = nullptr);
 
 }  // namespace plinth::kernels::cuda

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "device/cuda_ops.h"
+#include "kernels/cuda/cuda_kernels.h"
 
 namespace plinth::device::cuda {
 namespace {
@@ -46,6 +47,19 @@ unsigned rows_grid(int64_t rows) { return unsigned(rows < (int64_t(1) << 20) ? r
 
 #define ROWS(n, N) for (int64_t n = blockIdx.x; n < (N); n += gridDim.x)
 #define COLS(c, C) for (int64_t c = threadIdx.x; c < (C); c += kThreads)
+
+// A row's softmax statistics over its first V columns, for the whole block: *mx = the row max,
+// returned: the sum of exp(x - max) in double (fixed order).
+__device__ double softmax_stats(const float* x, int64_t V, float* shf, double* shd, float* mx_out) {
+  float mx = -INFINITY;
+  COLS(i, V) mx = fmaxf(mx, x[i]);
+  mx = block_max(mx, shf);
+  double s = 0.0;
+  COLS(i, V) s += double(expf(x[i] - mx));
+  *mx_out = mx;
+  return block_sum(s, shd);
+}
+
 
 // ---- norms: one block per row ----
 __global__ void layernorm_forward_k(float* out, float* mean, float* rstd, const float* inp, const float* weight,
@@ -135,12 +149,8 @@ __global__ void crossentropy_forward_k(float* losses, const float* logits, const
       continue;
     }
     const float* x = logits + n * Vp;
-    float mx = -INFINITY;
-    COLS(i, V) mx = fmaxf(mx, x[i]);
-    mx = block_max(mx, shf);
-    double s = 0.0;
-    COLS(i, V) s += double(expf(x[i] - mx));
-    const double total = block_sum(s, shd);
+    float mx;
+    const double total = softmax_stats(x, V, shf, shd, &mx);
     if (threadIdx.x == 0) losses[n] = float(double(mx) + log(total)) - x[tgt];
   }
 }
@@ -158,12 +168,8 @@ __global__ void crossentropy_backward_k(float* dlogits, const float* logits, con
       COLS(i, Vp) d[i] = 0.0f;
       continue;
     }
-    float mx = -INFINITY;
-    COLS(i, V) mx = fmaxf(mx, x[i]);
-    mx = block_max(mx, shf);
-    double s = 0.0;
-    COLS(i, V) s += double(expf(x[i] - mx));
-    const double total = block_sum(s, shd);
+    float mx;
+    const double total = softmax_stats(x, V, shf, shd, &mx);
     const float dl = dlosses[n], f = float(double(dl) / total);
     COLS(i, Vp) {
       if (i < V) {
@@ -277,21 +283,6 @@ __global__ void sum_squares_final_k(double* out, const double* partial, int64_t 
   double total = 0.0;
   for (int64_t r = 0; r < nranges; ++r) total += block_sum(partial[r * kPartials + threadIdx.x], sh);
   if (threadIdx.x == 0) out[0] = total;
-}
-
-// ---- AdamW: the formula of kernels/cuda/adamw.cu ----
-__global__ void adamw_k(float* __restrict__ p, const float* __restrict__ g, float* __restrict__ m,
-                        float* __restrict__ v, int64_t n, float lr, float b1, float b2, float eps, float wd, float gs,
-                        float bc1, float bc2) {
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-    const float gi = g[i] * gs;
-    const float mi = b1 * m[i] + (1.0f - b1) * gi;
-    const float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    const float pi = p[i];
-    p[i] = pi - lr * ((mi * bc1) / (sqrtf(vi * bc2) + eps) + wd * pi);
-  }
 }
 
 }  // namespace
@@ -412,17 +403,19 @@ void sum_squares(cudaStream_t s, Scratch& scratch, double* out, const float* x, 
 // corrections in double on the host, like kernels/cuda/adamw.cu.
 void adamw(cudaStream_t s, float* params, const float* grads, float* m, float* v,
            const std::vector<AdamWSegment>& segments, const AdamWHyper& h) {
-  PLINTH_CHECK(h.step >= 1, Internal, "adamw: step is 1-based (got ", h.step, ")");
-  const float bc1 = float(1.0 / (1.0 - std::pow(double(h.beta1), double(h.step))));
-  const float bc2 = float(1.0 / (1.0 - std::pow(double(h.beta2), double(h.step))));
+  // one launch per segment of the kernel the project already has (kernels/cuda/adamw.cu)
   for (const AdamWSegment& seg : segments) {
     const int64_t n = seg.end - seg.begin;
     PLINTH_CHECK(n >= 0, Internal, "adamw: segment [", seg.begin, ", ", seg.end, ") has negative length");
-    if (n == 0) continue;
-    adamw_k<<<grid_for(n, kThreads), kThreads, 0, s>>>(params + seg.begin, grads + seg.begin, m + seg.state_offset,
-                                                       v + seg.state_offset, n, h.lr, h.beta1, h.beta2, h.eps,
-                                                       seg.weight_decay, h.grad_scale, bc1, bc2);
-    LAUNCHED("adamw_k");
+    const kernels::AdamWArgs args{.lr = h.lr,
+                                  .beta1 = h.beta1,
+                                  .beta2 = h.beta2,
+                                  .eps = h.eps,
+                                  .weight_decay = seg.weight_decay,
+                                  .step = h.step,
+                                  .grad_scale = h.grad_scale};
+    kernels::cuda::adamw_update(params + seg.begin, grads + seg.begin, m + seg.state_offset, v + seg.state_offset, n,
+                                args, s);
   }
 }
 

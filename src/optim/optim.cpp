@@ -92,15 +92,10 @@ std::vector<FlatRange> tensor_pieces(const ParamLayout& layout, const std::vecto
   return out;
 }
 
-void grad_sum_squares(device::Backend& be, double* out_dev, const ParamLayout& layout, const float* grads,
-                      const std::vector<FlatRange>& ranges, Replicated replicated) {
-  be.sum_squares(out_dev, grads, tensor_pieces(layout, ranges, replicated));
-}
-
 double grad_sum_squares(const ParamLayout& layout, const float* grads, int64_t begin, int64_t end,
                         device::Backend& be) {
   device::DeviceBuffer<double> sum(be, 1);
-  grad_sum_squares(be, sum.data(), layout, grads, {{begin, end < 0 ? layout.size() : end}}, Replicated::Count);
+  be.sum_squares(sum.data(), grads, tensor_pieces(layout, {{begin, end < 0 ? layout.size() : end}}));
   double host = 0.0;
   be.copy_to_host(&host, sum.data(), sizeof(double));
   return host;

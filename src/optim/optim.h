@@ -66,14 +66,12 @@ class AdamW {
 // one rank only (Replicated::Skip elsewhere) so the all-reduced norm counts each element once.
 enum class Replicated { Count, Skip };
 // The parts of `ranges` that lie inside tensors of `layout` (padding skipped), range by range and
-// tensor by tensor, in order (what a sum of squares or an update walks over).
+// tensor by tensor, in order (what a sum of squares or an update walks over): the ranges a
+// Backend::sum_squares takes for a gradient norm (each piece summed in double, added in order).
 std::vector<FlatRange> tensor_pieces(const ParamLayout& layout, const std::vector<FlatRange>& ranges,
                                      Replicated replicated = Replicated::Count);
-// out_dev[0] (a device double of `be`) = the sum of squares of grads over those pieces (one
-// backend call; each piece summed in double, the pieces added in order).
-void grad_sum_squares(device::Backend& be, double* out_dev, const ParamLayout& layout, const float* grads,
-                      const std::vector<FlatRange>& ranges, Replicated replicated);
-// The same over [begin, end) (whole buffer by default), read to the host (a synchronising copy).
+// The sum of squares of grads over the tensors inside [begin, end) (whole buffer by default),
+// read to the host (a synchronising copy).
 double grad_sum_squares(const ParamLayout& layout, const float* grads, int64_t begin = 0, int64_t end = -1,
                         device::Backend& be = device::cpu_backend());
 

@@ -107,6 +107,13 @@ Trainer::Trainer(const model::ModelConfig& mc, const TrainConfig& tc, std::strin
   PLINTH_CHECK(tc_.global_batch == tc_.micro_batch * tc_.grad_accum * dp.size(), Internal,
                "train batch not resolved for dp = ", dp.size());
   sumsq_dev_.allocate(be_, 1);
+  // this rank's share of the global gradient norm, fixed for the run: every element counted once
+  // (ZeRO-1: each rank its own pieces; tensor parallel: split tensors on every tp rank, replicated
+  // ones on tp rank 0 only; pipeline: each stage its own tensors, the tied embedding on the first
+  // stage only)
+  const FlatRange skip = pp.rank() == 0 ? FlatRange{} : tied_copy_;
+  norm_pieces_ = optim::tensor_pieces(model_.layout(), ranges_without(grad_sync_.owned_ranges(), skip),
+                                      tp.rank() == 0 ? optim::Replicated::Count : optim::Replicated::Skip);
   if (tied_copy_.size()) tied_recv_.allocate(be_, static_cast<size_t>(tied_copy_.size()));
   {   // initialised on the host (keyed by global index: the same weights on every layout), copied up once
     std::vector<float> init(params_.size());
@@ -229,13 +236,7 @@ void Trainer::compute_gradients(int64_t step, const std::vector<MicroBatchData>&
   if (step + 1 >= tc_.test_nan_first && step + 1 <= tc_.test_nan_last && tc_.test_nan_first > 0 &&
       grid_.world_rank() == 0 && !grad_sync_.owned_ranges().empty())
     be_.fill(grads_.data() + grad_sync_.owned_ranges().front().begin, std::nanf(""), 1);   // fault tests
-  // this rank's share of the global gradient norm: every element counted once (ZeRO-1: each rank
-  // its own pieces; tensor parallel: split tensors on every tp rank, replicated ones on tp rank 0
-  // only; pipeline: each stage its own tensors, the tied embedding on the first stage only)
-  const FlatRange skip = pp_.rank() == 0 ? FlatRange{} : tied_copy_;
-  optim::grad_sum_squares(be_, sumsq_dev_.data(), model_.layout(), grads_.data(),
-                          ranges_without(grad_sync_.owned_ranges(), skip),
-                          tp_.rank() == 0 ? optim::Replicated::Count : optim::Replicated::Skip);
+  be_.sum_squares(sumsq_dev_.data(), grads_.data(), norm_pieces_);   // this rank's share of the norm
 }
 
 void Trainer::read_step_scalars(double* loss_sum, double* sumsq) {

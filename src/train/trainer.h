@@ -140,6 +140,7 @@ class Trainer {
   std::vector<int32_t> tokens_, targets_;   // (micro-batches x B x T) of the current step or validation (host)
   device::DeviceBuffer<int32_t> tokens_dev_, targets_dev_;   // their device copies
   device::DeviceBuffer<double> sumsq_dev_;  // (1) this step's local gradient sum of squares
+  std::vector<FlatRange> norm_pieces_;      // the flat pieces that share covers (computed once)
   device::DeviceBuffer<float> tied_recv_;   // pp > 1, tied embeddings: the peer stage's gradient copy
   int64_t step_ = 0;                  // optimizer steps completed
   std::vector<int64_t> epochs_;       // leader: epoch of each corpus after step_ (for log_epoch_changes)
